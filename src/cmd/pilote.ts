@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+/** The one `pilote` executable: dispatches to its subcommands. */
+console.log('pilote');
