@@ -2,9 +2,10 @@
  * The generic shapes every Kubernetes object shares. Handlers and storage work
  * on these; per-kind code may narrow them with the types from `kubernetes-types`.
  */
-import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { ObjectMeta as ReadonlyObjectMeta } from 'kubernetes-types/meta/v1.js';
 
-export type { ObjectMeta };
+/** ObjectMeta as the server handles it: the server sets uid, resourceVersion, timestamps… */
+export type ObjectMeta = { -readonly [K in keyof ReadonlyObjectMeta]: ReadonlyObjectMeta[K] };
 
 /** Any Kubernetes object as it travels through the API server. */
 export interface KubeObject {

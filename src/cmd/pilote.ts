@@ -1,3 +1,41 @@
 #!/usr/bin/env node
 /** The one `pilote` executable: dispatches to its subcommands. */
-console.log('pilote');
+import { serverCommand } from './server.js';
+import { SERVER_VERSION } from '../apiserver/api-server.js';
+
+const USAGE = `Pilote — Kubernetes in one program.
+
+Usage: pilote <command> [options]
+
+Commands:
+  server     start a one-node cluster in the foreground (API server on embedded SQLite)
+  version    print the version
+
+Run 'pilote <command> --help' for a command's options.
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'server':
+      return serverCommand(rest);
+    case 'version':
+    case '--version':
+      process.stdout.write(`pilote ${SERVER_VERSION.gitVersion}\n`);
+      return;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      process.stderr.write(`pilote: unknown command "${command}"\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`pilote: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

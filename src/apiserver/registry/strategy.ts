@@ -74,8 +74,17 @@ export interface ResourceStrategy {
   validateUpdate?(obj: KubeObject, old: KubeObject): FieldError[];
   /** Extra field-selector fields beyond metadata.name / metadata.namespace. */
   selectableFields?(obj: KubeObject): Record<string, string>;
-  /** Server-side table output; when absent, Name + Age columns are used. */
+  /** Server-side table output; when absent, Name + Created At columns are used (as kube-apiserver). */
   table?: TablePrinter;
+  /**
+   * Graceful deletion (pods): the grace period in seconds for this delete,
+   * given the one the client asked for. 0 = delete at once. Absent = never graceful.
+   */
+  gracefulDeletion?(obj: KubeObject, requestedSeconds: number | undefined): number;
+  /** True when a delete must wait for something beyond metadata.finalizers (namespaces' spec.finalizers). */
+  finalizeOnDelete?(obj: KubeObject): boolean;
+  /** Changes made when an object is marked for deletion (namespaces: phase Terminating). */
+  prepareForDelete?(obj: KubeObject): void;
   /** Name validation for this kind; default DNS-1123 subdomain. */
   nameValidation?: 'dns1123Subdomain' | 'dns1123Label' | 'pathSegment';
 }

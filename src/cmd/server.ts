@@ -1,0 +1,108 @@
+/**
+ * `pilote server`: a one-node cluster in the foreground — the API server on
+ * embedded SQLite storage, with its certificates and kubeconfig under the data
+ * directory. Prints the one line a user needs, shuts down cleanly on SIGTERM/SIGINT.
+ */
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
+import { ApiServer } from '../apiserver/api-server.js';
+import { loadOrCreatePki, writeKubeconfig } from '../apiserver/pki.js';
+import { bootstrapCluster } from '../apiserver/bootstrap.js';
+import { startNamespaceController } from '../controllers/namespace.js';
+import { logger } from '../util/log.js';
+
+const log = logger('server');
+
+export const SERVER_USAGE = `Usage: pilote server [options]
+
+Starts a one-node cluster in the foreground.
+
+Options:
+  --data-dir DIR       where state, certificates and the kubeconfig live (default: ~/.pilote, or $PILOTE_DATA_DIR)
+  --port PORT          HTTPS port of the API server (default: 6443; 0 picks a free one)
+  --bind-address ADDR  address to listen on (default: 0.0.0.0)
+  -h, --help           show this help
+`;
+
+/** A running cluster, for tests and the CLI. */
+export interface RunningServer {
+  port: number;
+  kubeconfig: string;
+  dataDir: string;
+  api: ApiServer;
+  stop(): Promise<void>;
+}
+
+/** Starts the server with the given options and returns once it is ready. */
+export async function startServer(options: { dataDir: string; port: number; bindAddress?: string }): Promise<RunningServer> {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(join(dataDir, 'db'), { recursive: true, mode: 0o700 });
+  const pki = await loadOrCreatePki(dataDir);
+  const storage = SqliteStorage.open(join(dataDir, 'db', 'state.db'));
+  const tokens = new Map([[pki.adminToken, { name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }]]);
+  const api = new ApiServer({ storage, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, tokens, port: options.port, host: options.bindAddress });
+  const port = await api.start();
+  await bootstrapCluster(api, port);
+  const namespaced = builtinNamespacedStores(api);
+  const stopNamespaces = startNamespaceController(api, namespaced);
+  const kubeconfig = writeKubeconfig(dataDir, pki, `https://127.0.0.1:${port}`);
+  let stopped: Promise<void> | undefined;
+  return {
+    port,
+    kubeconfig,
+    dataDir,
+    api,
+    stop() {
+      stopped ??= (async () => {
+        stopNamespaces();
+        await api.stop();
+        await storage.close();
+      })();
+      return stopped;
+    },
+  };
+}
+
+function builtinNamespacedStores(api: ApiServer) {
+  return api.allStores().filter((store) => store.namespaced);
+}
+
+/** CLI entry of `pilote server`. */
+export async function serverCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'data-dir': { type: 'string' },
+      port: { type: 'string' },
+      'bind-address': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(SERVER_USAGE);
+    return;
+  }
+  const dataDir = values['data-dir'] ?? process.env.PILOTE_DATA_DIR ?? join(homedir(), '.pilote');
+  const port = values.port === undefined ? 6443 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a number between 0 and 65535, got ${values.port}`);
+  const started = Date.now();
+  const server = await startServer({ dataDir, port, bindAddress: values['bind-address'] });
+  log.info('ready', { port: server.port, dataDir: server.dataDir, startupMs: Date.now() - started });
+  process.stdout.write(`export KUBECONFIG=${server.kubeconfig}\n`);
+  const shutdown = (signal: string) => {
+    log.info('shutting down', { signal });
+    server.stop().then(
+      () => process.exit(0),
+      (error) => {
+        log.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,128 @@
+/**
+ * Test harness: starts a real `pilote server` process on a free port with its
+ * own data directory, and runs the real kubectl binary against it with a
+ * private HOME (so discovery caches never leak between tests).
+ */
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+/** Compiled entry point of the pilote CLI. */
+export const PILOTE_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cmd', 'pilote.js');
+
+/** Folder holding kubectl.1.27 … kubectl.1.33 beside the dispatcher's real file. */
+export function kubectlDir(): string {
+  const which = execFileSync('bash', ['-c', 'command -v kubectl'], { encoding: 'utf8' });
+  return dirname(realpathSync(which.trim()));
+}
+
+/** Path of a pinned kubectl minor (default 1.32, the machine's own). */
+export function kubectlBinary(minor = process.env.PILOTE_KUBECTL_MINOR ?? '32'): string {
+  return join(kubectlDir(), `kubectl.1.${minor}`);
+}
+
+export interface KubectlResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** A running test cluster. */
+export class TestCluster {
+  private constructor(
+    readonly process: ChildProcess,
+    readonly dataDir: string,
+    readonly kubeconfig: string,
+    readonly home: string,
+    readonly port: number,
+    private readonly ownsDir: boolean,
+  ) {}
+
+  /** Starts `pilote server --port 0` and waits for its KUBECONFIG line. */
+  static async start(options: { dataDir?: string; env?: Record<string, string> } = {}): Promise<TestCluster> {
+    const ownsDir = !options.dataDir;
+    const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pilote-test-'));
+    const child = spawn(process.execPath, [PILOTE_BIN, 'server', '--port', '0', '--bind-address', '127.0.0.1', '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PILOTE_LOG_LEVEL: process.env.PILOTE_LOG_LEVEL ?? 'warn', ...options.env },
+    });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (process.env.PILOTE_TEST_VERBOSE) process.stderr.write(chunk);
+    });
+    const kubeconfig = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start within 20 s:\n${stderr}`)), 20_000);
+      const lines = createInterface({ input: child.stdout! });
+      lines.on('line', (line) => {
+        const match = /^export KUBECONFIG=(.+)$/.exec(line);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code} before it was ready:\n${stderr}`));
+      });
+    });
+    const port = Number(/server: https:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(kubeconfig, 'utf8'))![1]);
+    const home = mkdtempSync(join(tmpdir(), 'pilote-home-'));
+    return new TestCluster(child, dataDir, kubeconfig, home, port, ownsDir);
+  }
+
+  /** Runs kubectl with this cluster's kubeconfig; never throws on a non-zero exit. */
+  kubectl(args: string[], options: { input?: string; env?: Record<string, string>; minor?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+    return new Promise((resolve) => {
+      const child = execFile(
+        kubectlBinary(options.minor),
+        args,
+        { env: { ...process.env, KUBECONFIG: this.kubeconfig, HOME: this.home, ...options.env }, timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+          resolve({ stdout: String(stdout), stderr: String(stderr), code });
+        },
+      );
+      if (options.input !== undefined) child.stdin!.end(options.input);
+    });
+  }
+
+  /** Like kubectl() but fails the test on a non-zero exit. */
+  async kubectlOk(args: string[], options: Parameters<TestCluster['kubectl']>[1] = {}): Promise<string> {
+    const result = await this.kubectl(args, options);
+    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}:\n${result.stderr}\n${result.stdout}`);
+    return result.stdout;
+  }
+
+  /** Starts a long-running kubectl (e.g. `get -w`), returning the process. */
+  kubectlSpawn(args: string[], minor?: string): ChildProcess {
+    return spawn(kubectlBinary(minor), args, { env: { ...process.env, KUBECONFIG: this.kubeconfig, HOME: this.home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  /** Stops the server gracefully (SIGTERM) and removes its files unless asked to keep them. */
+  async stop(options: { keepData?: boolean; signal?: NodeJS.Signals } = {}): Promise<number | null> {
+    const exited = new Promise<number | null>((resolve) => {
+      if (this.process.exitCode !== null) resolve(this.process.exitCode);
+      else this.process.once('exit', (code) => resolve(code));
+    });
+    this.process.kill(options.signal ?? 'SIGTERM');
+    const code = await exited;
+    rmSync(this.home, { recursive: true, force: true });
+    if (this.ownsDir && !options.keepData) rmSync(this.dataDir, { recursive: true, force: true });
+    return code;
+  }
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
