@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { definitionByName, definitionFor, schemaDefinitions } from './schema.js';
 import type { GroupVersionKind, SchemaNode } from './schema.js';
+import { patchSchemaFor, type PatchSchema } from '../apimachinery/patch-schema.js';
 
 /** A served resource, as the API server's registry knows it. */
 export interface OpenAPIResource {
@@ -580,6 +581,10 @@ function buildDocument(group: string, version: string, resources: readonly OpenA
     schemas[name] = toOpenAPI(schemaDefinitions()[name]!);
   }
   Object.assign(schemas, builder.customSchemas);
+  for (const resource of resources) {
+    const root = definitionFor(resource.group, resource.version, resource.kind);
+    if (root && schemas[root.name]) annotatePatchStrategies(schemas, root.name, patchSchemaFor(resource.group, resource.kind), new Set());
+  }
   const paths = Object.fromEntries(Object.keys(builder.paths).sort().map((p) => [p, sortObject(builder.paths[p]!)]));
   return {
     openapi: '3.0.0',
@@ -590,6 +595,37 @@ function buildDocument(group: string, version: string, resources: readonly OpenA
       securitySchemes: { BearerToken: { description: 'Bearer Token authentication', in: 'header', name: 'authorization', type: 'apiKey' } },
     },
   };
+}
+
+/**
+ * Marks the properties that strategic merge patch treats specially with
+ * `x-kubernetes-patch-strategy` / `x-kubernetes-patch-merge-key`, as the real
+ * spec does: kubectl apply and edit read them to compute their patches (a list
+ * without them is replaced whole, so every apply would look like a change).
+ */
+function annotatePatchStrategies(schemas: Record<string, unknown>, definitionName: string, patch: PatchSchema, seen: Set<string>): void {
+  const key = `${definitionName}|${patch.name}`;
+  if (seen.has(key)) return;
+  seen.add(key);
+  const definition = schemas[definitionName] as { properties?: Record<string, Record<string, unknown>> } | undefined;
+  for (const [property, field] of Object.entries(patch.fields)) {
+    const node = definition?.properties?.[property];
+    if (!node) continue;
+    const strategy = [field.strategy, field.retainKeys ? 'retainKeys' : undefined].filter(Boolean).join(',');
+    if (strategy) node['x-kubernetes-patch-strategy'] = strategy;
+    if (field.mergeKey) node['x-kubernetes-patch-merge-key'] = field.mergeKey;
+    if (field.schema) {
+      const target = refName(node) ?? refName(node.items as Record<string, unknown> | undefined);
+      if (target && schemas[target]) annotatePatchStrategies(schemas, target, field.schema, seen);
+    }
+  }
+}
+
+/** The definition a schema node points at ($ref directly or through allOf). */
+function refName(node: Record<string, unknown> | undefined): string | undefined {
+  if (!node) return undefined;
+  const ref = (node.$ref ?? (node.allOf as { $ref?: string }[] | undefined)?.[0]?.$ref) as string | undefined;
+  return ref?.replace('#/components/schemas/', '');
 }
 
 /** The definitions `roots` refer to, transitively, in name order. */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { ApiClient, type ApiAuth } from './api-client.js';
 
 /** Compiled entry point of the pilote CLI. */
 export const PILOTE_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cmd', 'pilote.js');
@@ -32,6 +33,9 @@ export interface KubectlResult {
 
 /** A running test cluster. */
 export class TestCluster {
+  /** Everything the server wrote on stderr (its JSON logs). */
+  stderr = '';
+
   private constructor(
     readonly process: ChildProcess,
     readonly dataDir: string,
@@ -71,7 +75,15 @@ export class TestCluster {
     });
     const port = Number(/server: https:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(kubeconfig, 'utf8'))![1]);
     const home = mkdtempSync(join(tmpdir(), 'pilote-home-'));
-    return new TestCluster(child, dataDir, kubeconfig, home, port, ownsDir);
+    const cluster = new TestCluster(child, dataDir, kubeconfig, home, port, ownsDir);
+    cluster.stderr = stderr;
+    child.stderr!.on('data', (chunk: Buffer) => (cluster.stderr += chunk.toString()));
+    return cluster;
+  }
+
+  /** A raw HTTPS client for this server (admin client certificate by default). */
+  client(auth: ApiAuth = 'cert'): ApiClient {
+    return new ApiClient(this.port, join(this.dataDir, 'tls'), auth);
   }
 
   /** Runs kubectl with this cluster's kubeconfig; never throws on a non-zero exit. */
