@@ -210,7 +210,9 @@ describe('kubectl end to end (tutorial commands)', () => {
     const badNs = await cluster.kubectl(['-n', 'nowhere', 'run', 'x', '--image=nginx']);
     assert.match(badNs.stderr, /Error from server \(NotFound\): namespaces "nowhere" not found/);
     const invalid = await cluster.kubectl(['run', 'Bad_Name', '--image=nginx']);
-    assert.match(invalid.stderr, /The Pod "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
+    // kubectl run names the container after the pod, so both names are reported, as on a real cluster.
+    assert.match(invalid.stderr, /The Pod "Bad_Name" is invalid: \n\* metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
+    assert.match(invalid.stderr, /^\* spec\.containers\[0\]\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 label/m);
     const exists = await cluster.kubectl(['run', 'other', '--image=busybox']);
     assert.match(exists.stderr, /Error from server \(AlreadyExists\): pods "other" already exists/);
   });
