@@ -223,6 +223,18 @@ export function internalError(message: string): StatusError {
   return new StatusError(500, 'InternalError', `Internal error occurred: ${message}`);
 }
 
+/**
+ * 504 for a read at a resourceVersion the server has not reached in time, as
+ * storage.NewTooLargeResourceVersionError: clients (client-go's reflector) look
+ * for the ResourceVersionTooLarge cause and retry after `retryAfterSeconds`.
+ */
+export function tooLargeResourceVersion(requested: number, current: number): StatusError {
+  return new StatusError(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
+}
+
 export function timeout(message: string): StatusError {
   return new StatusError(504, 'Timeout', message);
 }

@@ -23,6 +23,8 @@ import {
   unauthorized,
   unsupportedMediaType,
   conflict,
+  forbidden,
+  invalid,
 } from '../apimachinery/errors.js';
 import { timestamp } from '../apimachinery/meta.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../apimachinery/patch.js';
@@ -42,6 +44,7 @@ import { builtinResources } from './registry/resources.js';
 import type { ResourceStrategy } from './registry/strategy.js';
 import { TABLE_CONTENT_TYPE, buildTable, negotiateShape, partialMetadata, type IncludeObject } from './table.js';
 import { ServiceAllocator } from './allocators.js';
+import { APPLY_PATCH_CONTENT_TYPE, checkPatchOptions, requestFieldManager, serveApply } from '../apimachinery/managedfields/apply-request.js';
 
 const log = logger('apiserver');
 
@@ -79,6 +82,9 @@ interface ResourceRequest {
 }
 
 const STANDARD_SUBRESOURCE_VERBS = ['get', 'patch', 'update'];
+
+/** Namespaces NamespaceLifecycle never lets go (kube-node-lease is not among them). */
+const IMMORTAL_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 
 /** The API server of one Pilote cluster. */
 export class ApiServer {
@@ -125,6 +131,11 @@ export class ApiServer {
     groupVersions.sort((a, b) => groupRank(a.group) - groupRank(b.group));
     this.discovery = new Discovery(groupVersions);
 
+    // NamespaceLifecycle admission: the system namespaces may not be deleted.
+    this.storeFor('', 'namespaces').deleteHooks.push((ns) => {
+      const name = ns.metadata.name ?? '';
+      if (IMMORTAL_NAMESPACES.includes(name)) throw forbidden('', 'namespaces', name, 'this namespace may not be deleted');
+    });
     const pods = this.storeFor('', 'pods');
     pods.createHooks.push((pod) => admitPodCreate(pod));
     const services = this.storeFor('', 'services');
@@ -314,7 +325,7 @@ export class ApiServer {
 
   /** Maps a path to a store and its namespace/name/subresource. */
   private route(pathname: string): ResourceRequest | undefined {
-    const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const parts = pathname.split('/').filter(Boolean).map(decodePathSegment);
     let group: string;
     let version: string;
     let rest: string[];
@@ -370,8 +381,9 @@ export class ApiServer {
           return;
         case 'POST': {
           if (store.namespaced && namespace === undefined) throw methodNotAllowed('the server does not allow this method on the requested resource');
+          const options = writeOptions(params, 'CreateOptions', req);
           const { object, warnings } = await this.decodeRequest(req, store, params);
-          const created = await store.create(namespace, object as KubeObject, writeOptions(params));
+          const created = await store.create(namespace, object as KubeObject, options);
           this.sendObject(req, res, store, params.has('dryRun') ? 201 : 201, created, warnings);
           return;
         }
@@ -400,15 +412,16 @@ export class ApiServer {
         return;
       }
       case 'PUT': {
+        const options = writeOptions(params, 'UpdateOptions', req);
         const { object, warnings } = await this.decodeRequest(req, store, params);
         const pinned = Boolean((object as KubeObject).metadata?.resourceVersion);
-        const updated = await store.update(namespace, name, () => deepCopy(object as KubeObject), { ...writeOptions(params), pinnedResourceVersion: pinned });
+        const updated = await store.update(namespace, name, () => deepCopy(object as KubeObject), { ...options, pinnedResourceVersion: pinned });
         this.sendObject(req, res, store, 200, updated, warnings);
         return;
       }
       case 'PATCH': {
-        const { updated, warnings } = await this.patch(store, namespace, name, req, params, '');
-        this.sendObject(req, res, store, 200, updated, warnings);
+        const { updated, warnings, created } = await this.patch(store, namespace, name, req, params, '');
+        this.sendObject(req, res, store, created ? 201 : 200, updated, warnings);
         return;
       }
       case 'DELETE': {
@@ -423,7 +436,9 @@ export class ApiServer {
             details: { name, group: store.group || undefined, kind: store.resource, uid: result.object.metadata.uid },
           });
         } else {
-          this.sendObject(req, res, store, result.deleted ? 200 : 202, result.object);
+          // 200 even when the object stays (finalizers, graceful deletion); 202 only when the
+          // client asked orphanDependents=false and the object is not gone yet (handlers/delete.go).
+          this.sendObject(req, res, store, !result.deleted && deleteOptions.orphanDependents === false ? 202 : 200, result.object);
         }
         return;
       }
@@ -440,20 +455,22 @@ export class ApiServer {
     if (subresource === 'status' && store.strategy.statusSubresource) {
       if (method === 'GET') return this.sendObject(req, res, store, 200, store.withTypeMeta(store.get(namespace, name).object));
       if (method === 'PUT') {
+        const options = writeOptions(params, 'UpdateOptions', req);
         const { object, warnings } = await this.decodeRequest(req, store, params);
         const pinned = Boolean((object as KubeObject).metadata?.resourceVersion);
-        const updated = await store.update(namespace, name, () => deepCopy(object as KubeObject), { ...writeOptions(params), subresource: 'status', pinnedResourceVersion: pinned });
+        const updated = await store.update(namespace, name, () => deepCopy(object as KubeObject), { ...options, subresource: 'status', pinnedResourceVersion: pinned });
         return this.sendObject(req, res, store, 200, updated, warnings);
       }
       if (method === 'PATCH') {
-        const { updated, warnings } = await this.patch(store, namespace, name, req, params, 'status');
-        return this.sendObject(req, res, store, 200, updated, warnings);
+        const { updated, warnings, created } = await this.patch(store, namespace, name, req, params, 'status');
+        return this.sendObject(req, res, store, created ? 201 : 200, updated, warnings);
       }
       throw methodNotAllowed('the server does not allow this method on the requested resource');
     }
     if (subresource === 'scale' && store.strategy.scale) {
       if (method === 'GET') return sendJson(res, 200, toScale(store, store.get(namespace, name).object));
       if (method === 'PUT' || method === 'PATCH') {
+        const options = writeOptions(params, method === 'PUT' ? 'UpdateOptions' : 'PatchOptions', req);
         const body = await readBody(req);
         const updated = await store.update(
           namespace,
@@ -473,7 +490,7 @@ export class ApiServer {
             next.spec = { ...(isObject(next.spec) ? next.spec : {}), replicas };
             return next;
           },
-          writeOptions(params),
+          { ...options, subresource: 'scale' },
         );
         return sendJson(res, 200, toScale(store, updated));
       }
@@ -486,8 +503,9 @@ export class ApiServer {
       if (!nodeName) throw new StatusError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`);
       await store.update(namespace, name, (pod) => {
         const spec = (isObject(pod.spec) ? pod.spec : {}) as Record<string, unknown>;
-        if (pod.metadata.deletionTimestamp) throw conflict('', 'pods', name, 'pod is being deleted, cannot be assigned to a host');
-        if (spec.nodeName) throw conflict('', 'pods', name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+        // BindingREST.assignPod reports these as conflicts on pods/binding.
+        if (pod.metadata.deletionTimestamp) throw conflict('', 'pods/binding', name, `pod ${name} is being deleted, cannot be assigned to a host`);
+        if (spec.nodeName) throw conflict('', 'pods/binding', name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
         spec.nodeName = nodeName;
         pod.spec = spec;
         return pod;
@@ -517,10 +535,15 @@ export class ApiServer {
   private async patch(store: ResourceStore, namespace: string | undefined, name: string, req: IncomingMessage, params: URLSearchParams, subresource: 'status' | '') {
     const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim();
     const body = await readBody(req);
-    if (contentType === 'application/apply-patch+yaml') {
-      throw unsupportedMediaType(contentType);
+    if (contentType === APPLY_PATCH_CONTENT_TYPE) {
+      // Server-side apply (src/apimachinery/managedfields): may create the object (201).
+      const dryRun = dryRunOf(params.getAll('dryRun'), 'PatchOptions');
+      const applied = await serveApply(store, { namespace, name, subresource, body, params, dryRun });
+      return { updated: applied.object, warnings: applied.warnings, created: applied.created };
     }
+    checkPatchOptions(params);
     const fieldValidation = parseFieldValidation(params.get('fieldValidation'), 'PatchOptions');
+    const options = writeOptions(params, 'PatchOptions', req);
     let warnings: string[] = [];
     let pinned = false;
     const updated = await store.update(
@@ -536,9 +559,9 @@ export class ApiServer {
         warnings = strictPatchCheck(definition, patched, { fieldValidation, patchType: contentType as PatchContentType, patch: body });
         return patched;
       },
-      { ...writeOptions(params), subresource, pinnedResourceVersion: pinned },
+      { ...options, subresource, pinnedResourceVersion: pinned },
     );
-    return { updated, warnings };
+    return { updated, warnings, created: false };
   }
 
   private applyPatch(current: unknown, body: Buffer, contentType: string, group: string, kind: string): unknown {
@@ -567,14 +590,17 @@ export class ApiServer {
   private async deleteOptions(req: IncomingMessage, params: URLSearchParams): Promise<DeleteOptions> {
     const body = await readBody(req);
     const fromBody = body.length > 0 ? parseJson(body) : {};
-    const options: DeleteOptions = { dryRun: params.get('dryRun') === 'All' };
     const opts = isObject(fromBody) ? fromBody : {};
+    const dryRun = params.getAll('dryRun');
+    if (Array.isArray(opts.dryRun)) dryRun.push(...opts.dryRun.map(String));
+    const options: DeleteOptions = { dryRun: dryRunOf(dryRun, 'DeleteOptions') };
     const grace = params.get('gracePeriodSeconds') ?? opts.gracePeriodSeconds;
     if (grace !== undefined && grace !== null) options.gracePeriodSeconds = Number(grace);
     const propagation = params.get('propagationPolicy') ?? opts.propagationPolicy;
     if (typeof propagation === 'string') options.propagationPolicy = propagation as DeleteOptions['propagationPolicy'];
+    const orphan = params.get('orphanDependents') ?? opts.orphanDependents;
+    if (orphan !== undefined && orphan !== null) options.orphanDependents = orphan === true || orphan === 'true';
     if (isObject(opts.preconditions)) options.preconditions = opts.preconditions as DeleteOptions['preconditions'];
-    if (Array.isArray(opts.dryRun) && opts.dryRun.includes('All')) options.dryRun = true;
     return options;
   }
 
@@ -714,7 +740,9 @@ export class ApiServer {
       res.end();
       return;
     }
-    sendJson(res, status.code, status.toStatus());
+    // As responsewriters.ErrorNegotiated: a retry delay in the Status is also a Retry-After header.
+    const retryAfter = status.details?.retryAfterSeconds;
+    sendText(res, status.code, 'application/json', JSON.stringify(status.toStatus()), retryAfter ? { 'Retry-After': String(retryAfter) } : {});
   }
 }
 
@@ -758,8 +786,24 @@ function toScale(store: ResourceStore, obj: KubeObject): Record<string, unknown>
   };
 }
 
-function writeOptions(params: URLSearchParams) {
-  return { dryRun: params.getAll('dryRun').includes('All'), fieldManager: params.get('fieldManager') ?? undefined };
+function writeOptions(params: URLSearchParams, optionsKind: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions', req: IncomingMessage) {
+  // The field manager is the fieldManager parameter, else the client's user agent (managedFields).
+  return { dryRun: dryRunOf(params.getAll('dryRun'), optionsKind), fieldManager: requestFieldManager(params, req.headers['user-agent'], optionsKind) };
+}
+
+/**
+ * `dryRun` may only hold "All" (ValidateDryRun): anything else is a 422 on the
+ * request's options, never a silent real write.
+ */
+function dryRunOf(values: string[], optionsKind: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions' | 'DeleteOptions'): boolean {
+  if (values.some((value) => value !== 'All')) {
+    // Go prints the rejected []string with %#v.
+    const shown = `[]string{${values.map((value) => JSON.stringify(value)).join(', ')}}`;
+    throw invalid('meta.k8s.io', optionsKind, '', [
+      { type: 'FieldValueNotSupported', field: 'dryRun', message: `dryRun: Unsupported value: ${shown}: supported values: "All"` },
+    ]);
+  }
+  return values.length > 0;
 }
 
 function includeObjectOf(params: URLSearchParams): IncludeObject {
@@ -785,6 +829,15 @@ function checkAcceptsJson(accept: string | undefined): void {
   const types = accept.split(',').map((t) => t.split(';')[0].trim());
   if (types.some((t) => t === 'application/json' || t === '*/*' || t === 'application/*' || t === '')) return;
   throw notAcceptable(`only the following media types are accepted: application/json`);
+}
+
+/** A percent-decoded path segment; a malformed escape (`%zz`) is the client's error: 400, as Go's server answers. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest(`invalid URL escape ${JSON.stringify(segment)}`);
+  }
 }
 
 /** Reads a request body, refusing more than MAX_BODY_BYTES with 413. */

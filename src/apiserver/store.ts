@@ -20,7 +20,7 @@ import {
   invalid,
   notFound,
   resourceExpired,
-  timeout,
+  tooLargeResourceVersion,
   type FieldError,
 } from '../apimachinery/errors.js';
 import { generateName, jsonEqual, timestamp } from '../apimachinery/meta.js';
@@ -28,16 +28,22 @@ import { parseFieldSelector, parseLabelSelector, unknownFieldSelectorError } fro
 import { validateObjectMeta, validateObjectMetaUpdate } from '../apimachinery/validation.js';
 import type { ResourceStrategy } from './registry/strategy.js';
 import { CachedObject, WatchCache, decodeStored, type CacheEvent } from './watch-cache.js';
+import { trackCreate, trackUpdate } from '../apimachinery/managedfields/hooks.js';
 
 /** Options shared by writes (query parameters of the request). */
 export interface WriteOptions {
   dryRun?: boolean;
+  /** Who writes, for metadata.managedFields; undefined for internal writes, which are not tracked. */
   fieldManager?: string;
+  /** The object comes from a server-side apply that already computed its managedFields. */
+  managedFieldsApplied?: boolean;
 }
 
 export interface DeleteOptions extends WriteOptions {
   gracePeriodSeconds?: number;
   propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  /** Deprecated form of propagationPolicy; only changes the answer's code (202 when false and not gone yet). */
+  orphanDependents?: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
@@ -104,6 +110,8 @@ export class ResourceStore {
   readonly createHooks: CreateHook[] = [];
   /** Runs when an object leaves storage, or a create fails or was a dry run (release allocations). */
   readonly releaseHooks: ((obj: KubeObject) => void)[] = [];
+  /** Runs before a delete (dry runs too) with the current object; throws to refuse it (admission). */
+  readonly deleteHooks: ((obj: KubeObject) => void)[] = [];
 
   constructor(
     readonly strategy: ResourceStrategy,
@@ -226,6 +234,8 @@ export class ResourceStore {
       }
     } catch (error) {
       if (error instanceof StorageError && error.code === 'Compacted') {
+        // A continuation and an exact-revision list are told apart, as the etcd3 store's interpretListError.
+        if (startKey === undefined) throw resourceExpired('The resourceVersion for the provided list is too old.');
         throw new StatusError(
           410,
           'Expired',
@@ -242,9 +252,9 @@ export class ResourceStore {
     const deadline = Date.now() + 3000;
     while (this.cache.revision < revision) {
       if (revision > (await this.storage.currentRevision()) && Date.now() > deadline) {
-        throw timeout(`Too large resource version: ${revision}, current: ${this.cache.revision}`);
+        throw tooLargeResourceVersion(revision, this.cache.revision);
       }
-      if (Date.now() > deadline) throw timeout(`Too large resource version: ${revision}, current: ${this.cache.revision}`);
+      if (Date.now() > deadline) throw tooLargeResourceVersion(revision, this.cache.revision);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
@@ -345,6 +355,7 @@ export class ResourceStore {
     this.checkNamespaceActive(meta.namespace, meta.name ?? '');
 
     this.strategy.defaults?.(obj);
+    trackCreate(this, obj, options);
     meta.uid = randomUUID();
     meta.creationTimestamp = timestamp();
     delete meta.deletionTimestamp;
@@ -393,7 +404,7 @@ export class ResourceStore {
     namespace: string | undefined,
     name: string,
     build: (current: KubeObject) => KubeObject,
-    options: WriteOptions & { subresource?: 'status' | ''; pinnedResourceVersion?: boolean } = {},
+    options: WriteOptions & { subresource?: 'status' | 'scale' | ''; pinnedResourceVersion?: boolean } = {},
   ): Promise<KubeObject> {
     const key = this.key(namespace, name);
     for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
@@ -401,11 +412,15 @@ export class ResourceStore {
       if (!current) throw notFound(this.group, this.resource, name);
       const old = current.object;
       const proposed = this.checkTypeMeta(build(deepCopy(old)));
+      proposed.metadata ??= {};
+      // A stale resourceVersion conflicts (checked before validation, as registry/store.go does);
+      // none at all is an unconditional update of the current object (AllowUnconditionalUpdate).
+      const sent = proposed.metadata.resourceVersion;
+      if (sent && sent !== old.metadata.resourceVersion) throw conflict(this.group, this.resource, name, STALE_OBJECT_MESSAGE);
+      proposed.metadata.resourceVersion = old.metadata.resourceVersion;
       const next = this.prepareUpdate(proposed, old, namespace, name, options.subresource ?? '');
-      if (next.metadata.resourceVersion && next.metadata.resourceVersion !== old.metadata.resourceVersion) {
-        throw conflict(this.group, this.resource, name, STALE_OBJECT_MESSAGE);
-      }
       next.metadata.resourceVersion = old.metadata.resourceVersion;
+      trackUpdate(this, old, next, options);
       // Nothing changed: answer with the current object, as Kubernetes does, without a write.
       if (jsonEqual(next, old)) return this.withTypeMeta(old);
       if (options.dryRun) return this.withTypeMeta(next);
@@ -424,6 +439,9 @@ export class ResourceStore {
       } catch (error) {
         if (error instanceof StorageError && error.code === 'Conflict') {
           if (options.pinnedResourceVersion) throw conflict(this.group, this.resource, name, STALE_OBJECT_MESSAGE);
+          // Losing the race to another writer is progress, not a failed attempt: as GuaranteedUpdate, an
+          // unconditional write retries until it lands (N writers on one key need up to N attempts).
+          if ((error.current?.modRevision ?? 0) > current.revision) attempt--;
           await this.waitForRevision(error.current?.modRevision ?? 0);
           continue;
         }
@@ -438,8 +456,9 @@ export class ResourceStore {
   private prepareUpdate(proposed: KubeObject, old: KubeObject, namespace: string | undefined, name: string, subresource: string): KubeObject {
     proposed.metadata ??= {};
     const meta = proposed.metadata;
-    if (meta.name !== undefined && meta.name !== name) {
-      throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+    // checkName (handlers/rest.go): a body or patch without the name does not match either.
+    if ((meta.name ?? '') !== name) {
+      throw badRequest(`the name of the object (${meta.name ?? ''}) does not match the name on the URL (${name})`);
     }
     if (this.namespaced && meta.namespace && namespace && meta.namespace !== namespace) {
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -497,6 +516,7 @@ export class ResourceStore {
       const current = this.cache.get(key);
       if (!current) throw notFound(this.group, this.resource, name);
       const obj = current.object;
+      for (const hook of this.deleteHooks) hook(obj);
       const pre = options.preconditions;
       if (pre?.uid && pre.uid !== obj.metadata.uid) {
         throw conflict(this.group, this.resource, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`);
@@ -597,7 +617,10 @@ export class ResourceStore {
     const phase = this.namespaces.namespacePhase(namespace);
     if (phase === undefined) throw notFound('', 'namespaces', namespace);
     if (phase === 'Terminating') {
-      throw forbidden(this.group, this.resource, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+      const error = forbidden(this.group, this.resource, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+      // Clients look for this cause (NamespaceLifecycle admission adds it) to tell it from other 403s.
+      error.details!.causes = [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }];
+      throw error;
     }
   }
 

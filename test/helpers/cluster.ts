@@ -117,7 +117,8 @@ export class TestCluster {
   /** Stops the server gracefully (SIGTERM) and removes its files unless asked to keep them. */
   async stop(options: { keepData?: boolean; signal?: NodeJS.Signals } = {}): Promise<number | null> {
     const exited = new Promise<number | null>((resolve) => {
-      if (this.process.exitCode !== null) resolve(this.process.exitCode);
+      // A process already gone (e.g. killed by a signal) has no more 'exit' to wait for.
+      if (this.process.exitCode !== null || this.process.signalCode !== null) resolve(this.process.exitCode);
       else this.process.once('exit', (code) => resolve(code));
     });
     this.process.kill(options.signal ?? 'SIGTERM');
