@@ -20,6 +20,8 @@ import {
   strictFieldErrorMessage,
 } from './schema.js';
 import type { Definition, JsonNode } from './schema.js';
+import { decodeProtobufObject, isProtobufContentType } from './protobuf/codec.js';
+import { ProtobufDecodeError } from './protobuf/wire.js';
 
 /** The `fieldValidation` directive of a write request. */
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -68,10 +70,13 @@ export function warningHeaderValue(text: string): string {
  * malformed bodies (`the object provided is unrecognized (must be of type Pod): couldn't
  * get version/kind; json parse error: …`), type mismatches and, with Strict, unknown or
  * duplicate fields (`Pod in version "v1" cannot be handled as a Pod: strict decoding
- * error: unknown field "spec.foo"`). Protobuf bodies are decoded elsewhere (415 here).
+ * error: unknown field "spec.foo"`). Protobuf bodies (`application/vnd.kubernetes.protobuf`,
+ * what typed clients such as `kubectl create namespace` send) carry no unknown JSON
+ * fields, so field validation has nothing to report for them.
  */
 export function decodeBody(body: Buffer, contentType: string, fieldValidation: FieldValidation, expected: ExpectedKind): DecodedBody {
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+  if (isProtobufContentType(mediaType)) return decodeProtobufBody(body, expected);
   if (mediaType !== 'application/json' && mediaType !== 'application/yaml') throw unsupportedMediaType(contentType);
   const strictMode = fieldValidation !== 'Ignore';
   const unrecognized = (why: string): StatusError =>
@@ -140,6 +145,25 @@ export function decodeBody(body: Buffer, contentType: string, fieldValidation: F
   const fields = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
   const { kind: _kind, apiVersion: _apiVersion, ...rest } = fields;
   return { object: { kind: actual.kind, apiVersion: groupVersion(actual), ...rest }, warnings };
+}
+
+/** A protobuf body for an endpoint serving `expected`: 400 when malformed or of another kind. */
+function decodeProtobufBody(body: Buffer, expected: ExpectedKind): DecodedBody {
+  let decoded: ReturnType<typeof decodeProtobufObject>;
+  try {
+    decoded = decodeProtobufObject(body);
+  } catch (err) {
+    if (err instanceof ProtobufDecodeError) throw badRequest(`the object provided is unrecognized (must be of type ${expected.kind}): ${err.message}`);
+    throw err;
+  }
+  const wanted = expected.group ? `${expected.group}/${expected.version}` : expected.version;
+  if (decoded.apiVersion !== wanted) {
+    throw badRequest(`the API version in the data (${decoded.apiVersion}) does not match the expected API version (${wanted})`);
+  }
+  if (decoded.kind !== expected.kind) {
+    throw badRequest(`the kind in the data (${decoded.kind}) does not match the expected kind (${expected.kind})`);
+  }
+  return { object: decoded.object, warnings: [] };
 }
 
 /** The content type of a patch request. */

@@ -17,17 +17,29 @@ export interface UserInfo {
 /** Tokens known to the server: token → user. */
 export type TokenTable = Map<string, UserInfo>;
 
+/** The user of each TLS connection's client certificate, parsed once per connection (not per request). */
+const certificateUsers = new WeakMap<TLSSocket, UserInfo | null>();
+
+function certificateUser(socket: TLSSocket): UserInfo | undefined {
+  let user = certificateUsers.get(socket);
+  if (user === undefined) {
+    user = null;
+    if (socket.authorized) {
+      const subject = socket.getPeerCertificate()?.subject as unknown as Record<string, string | string[]> | undefined;
+      if (subject?.CN) {
+        const groups = subject.O === undefined ? [] : Array.isArray(subject.O) ? subject.O : [subject.O];
+        user = { name: String(subject.CN), groups: [...groups, 'system:authenticated'] };
+      }
+    }
+    certificateUsers.set(socket, user);
+  }
+  return user ?? undefined;
+}
+
 /** Authenticates a request; undefined = anonymous. */
 export function authenticate(req: IncomingMessage, tokens: TokenTable): UserInfo | undefined {
-  const socket = req.socket as TLSSocket;
-  if (socket.authorized) {
-    const cert = socket.getPeerCertificate();
-    const subject = cert?.subject as unknown as Record<string, string | string[]> | undefined;
-    if (subject?.CN) {
-      const groups = subject.O === undefined ? [] : Array.isArray(subject.O) ? subject.O : [subject.O];
-      return { name: String(subject.CN), groups: [...groups, 'system:authenticated'] };
-    }
-  }
+  const fromCertificate = certificateUser(req.socket as TLSSocket);
+  if (fromCertificate) return fromCertificate;
   const header = req.headers.authorization;
   if (header?.startsWith('Bearer ')) {
     const presented = Buffer.from(header.slice(7).trim());
