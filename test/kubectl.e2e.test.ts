@@ -194,14 +194,30 @@ describe('kubectl end to end (tutorial commands)', () => {
     assert.match((await cluster.kubectl(['get', 'deploy', 'redis'])).stderr, /NotFound/);
   });
 
-  it('namespaces: create from a manifest, use with -n, delete', async () => {
-    await cluster.kubectlOk(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ci-env\n' });
+  it('namespaces: kubectl create ns (a protobuf body), use with -n, delete', async () => {
+    assert.equal((await cluster.kubectlOk(['create', 'ns', 'ci-env'])).trim(), 'namespace/ci-env created');
     assert.match(await cluster.kubectlOk(['get', 'ns', 'ci-env']), /^ci-env\s+Active/m);
     await cluster.kubectlOk(['-n', 'ci-env', 'run', 'inns', '--image=nginx']);
     assert.match(await cluster.kubectlOk(['-n', 'ci-env', 'get', 'pods']), /^inns\s+0\/1\s+Pending/m);
     assert.match(await cluster.kubectlOk(['get', 'pods', '--all-namespaces']), /^ci-env\s+inns\s+/m);
     assert.equal((await cluster.kubectlOk(['delete', 'ns', 'ci-env'], { timeoutMs: 60_000 })).trim(), 'namespace "ci-env" deleted');
     assert.match((await cluster.kubectl(['get', 'ns', 'ci-env'])).stderr, /NotFound/);
+  });
+
+  it('kubectl create generators (protobuf bodies) and auth can-i', async () => {
+    assert.equal((await cluster.kubectlOk(['create', 'configmap', 'settings', '--from-literal=mode=dev'])).trim(), 'configmap/settings created');
+    assert.equal(await cluster.kubectlOk(['get', 'cm', 'settings', '-o', 'jsonpath={.data.mode}']), 'dev');
+    assert.equal((await cluster.kubectlOk(['create', 'deployment', 'web', '--image=nginx', '--replicas=2'])).trim(), 'deployment.apps/web created');
+    const web = JSON.parse(await cluster.kubectlOk(['get', 'deploy', 'web', '-o', 'json']));
+    assert.equal(web.spec.replicas, 2);
+    assert.deepEqual(web.spec.selector, { matchLabels: { app: 'web' } });
+    assert.equal(web.spec.template.spec.containers[0].image, 'nginx');
+    assert.equal((await cluster.kubectlOk(['create', 'secret', 'generic', 'creds', '--from-literal=password=s3cret'])).trim(), 'secret/creds created');
+    assert.equal(Buffer.from(await cluster.kubectlOk(['get', 'secret', 'creds', '-o', 'jsonpath={.data.password}']), 'base64').toString(), 's3cret');
+    // Until permissions arrive the admin (and whoever it impersonates) may do everything.
+    assert.equal((await cluster.kubectlOk(['auth', 'can-i', 'get', 'pods'])).trim(), 'yes');
+    assert.equal((await cluster.kubectlOk(['auth', 'can-i', 'get', 'pods', '--as', 'toto@test.com'])).trim(), 'yes');
+    await cluster.kubectlOk(['delete', 'deploy', 'web']);
   });
 
   it('errors come back as kubectl prints them from a real cluster', async () => {
