@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { runStorageBench, storageRows } from './storage.js';
 import { runApiBench } from './api.js';
+import { runCodecBench } from './codec.js';
 import { backgroundLoad, machineLine, markdownTable } from './report.js';
 
 function gitRevision(): string {
@@ -36,6 +37,9 @@ async function main(): Promise<void> {
   const api = await runApiBench();
   out.push('## API server (pilote server process, HTTPS, real kubectl)', '', markdownTable(api.rows), '');
   for (const note of api.notes) out.push(`- ${note}`);
+
+  process.stderr.write('[bench] client compatibility (codecs, OpenAPI)\n');
+  out.push('', '## Client compatibility (decoding, OpenAPI)', '', markdownTable(await runCodecBench()), '');
   out.push(`- after the run: ${await backgroundLoad()}`);
   out.push('', `Ratio = value / floor. Total run time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   console.log(out.join('\n'));
