@@ -501,22 +501,7 @@ export class ApiServer {
       const target = isObject(body) && isObject(body.target) ? body.target : undefined;
       const nodeName = typeof target?.name === 'string' ? target.name : '';
       if (!nodeName) throw new StatusError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`);
-      await store.update(namespace, name, (pod) => {
-        const spec = (isObject(pod.spec) ? pod.spec : {}) as Record<string, unknown>;
-        // BindingREST.assignPod reports these as conflicts on pods/binding.
-        if (pod.metadata.deletionTimestamp) throw conflict('', 'pods/binding', name, `pod ${name} is being deleted, cannot be assigned to a host`);
-        if (spec.nodeName) throw conflict('', 'pods/binding', name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-        spec.nodeName = nodeName;
-        pod.spec = spec;
-        return pod;
-      });
-      await store.update(namespace, name, (pod) => {
-        const status = (isObject(pod.status) ? pod.status : {}) as { conditions?: Record<string, unknown>[] };
-        const conditions = (status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
-        conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: timestamp() });
-        pod.status = { ...status, conditions };
-        return pod;
-      }, { subresource: 'status' });
+      await bindPod(store, namespace, name, nodeName);
       return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
     }
     if (subresource === 'finalize' && store.resource === 'namespaces' && method === 'PUT') {
@@ -770,6 +755,32 @@ const GROUP_RANK = ['', 'apps', 'events.k8s.io', 'authorization.k8s.io', 'autosc
 function groupRank(group: string): number {
   const index = GROUP_RANK.indexOf(group);
   return index === -1 ? GROUP_RANK.length : index;
+}
+
+/**
+ * Assigns a pod to a node (pods/binding): spec.nodeName and the PodScheduled
+ * condition in one write, as BindingREST.assignPod does. Conflicts when the pod
+ * is bound already or being deleted.
+ */
+export async function bindPod(pods: ResourceStore, namespace: string | undefined, name: string, nodeName: string): Promise<KubeObject> {
+  return pods.update(
+    namespace,
+    name,
+    (pod) => {
+      const spec = (isObject(pod.spec) ? pod.spec : {}) as Record<string, unknown>;
+      // BindingREST.assignPod reports these as conflicts on pods/binding.
+      if (pod.metadata.deletionTimestamp) throw conflict('', 'pods/binding', name, `pod ${name} is being deleted, cannot be assigned to a host`);
+      if (spec.nodeName) throw conflict('', 'pods/binding', name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+      spec.nodeName = nodeName;
+      pod.spec = spec;
+      const status = (isObject(pod.status) ? pod.status : {}) as { conditions?: Record<string, unknown>[] };
+      const conditions = (status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
+      conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: timestamp() });
+      pod.status = { ...status, conditions };
+      return pod;
+    },
+    { subresource: 'binding' },
+  );
 }
 
 /** The autoscaling/v1 Scale view of a workload. */

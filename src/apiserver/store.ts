@@ -404,7 +404,8 @@ export class ResourceStore {
     namespace: string | undefined,
     name: string,
     build: (current: KubeObject) => KubeObject,
-    options: WriteOptions & { subresource?: 'status' | 'scale' | ''; pinnedResourceVersion?: boolean } = {},
+    /** `binding`: the pods/binding write, which sets spec.nodeName and the PodScheduled condition together. */
+    options: WriteOptions & { subresource?: 'status' | 'scale' | 'binding' | ''; pinnedResourceVersion?: boolean } = {},
   ): Promise<KubeObject> {
     const key = this.key(namespace, name);
     for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
@@ -477,7 +478,7 @@ export class ResourceStore {
     } else {
       next = proposed;
       this.strategy.defaults?.(next);
-      if (this.strategy.statusSubresource) {
+      if (this.strategy.statusSubresource && subresource !== 'binding') {
         if (old.status === undefined) delete next.status;
         else next.status = deepCopy(old.status);
       }
