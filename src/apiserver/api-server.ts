@@ -33,6 +33,7 @@ import { labelSelectorToString } from '../apimachinery/selectors.js';
 import { decodeBody, parseFieldValidation, strictPatchCheck, warningHeaderValue, type PatchContentType } from '../api/decode.js';
 import { definitionFor } from '../api/schema.js';
 import { openapiV3DocumentJSON, openapiV3Index, type OpenAPIResource } from '../api/openapi.js';
+import { serveOpenAPIV2 } from './openapi-v2-handler.js';
 import { admitPodCreate } from '../api/admission.js';
 import { logger } from '../util/log.js';
 import { authenticate, impersonate, type TokenTable, type UserInfo } from './auth.js';
@@ -82,6 +83,12 @@ interface ResourceRequest {
 }
 
 const STANDARD_SUBRESOURCE_VERBS = ['get', 'patch', 'update'];
+
+/** Patch types of built-in resources, in the order kube-apiserver lists them in a 415. */
+const PATCH_CONTENT_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', APPLY_PATCH_CONTENT_TYPE];
+
+/** Non-resource paths GET / lists beside the API groups. */
+const ROOT_NON_RESOURCE_PATHS = ['/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/openapi/v3/', '/readyz', '/version'];
 
 /** Namespaces NamespaceLifecycle never lets go (kube-node-lease is not among them). */
 const IMMORTAL_NAMESPACES = ['default', 'kube-system', 'kube-public'];
@@ -253,6 +260,11 @@ export class ApiServer {
   private async handleNonResource(url: URL, req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<boolean> {
     const path = url.pathname.replace(/\/$/, '') || '/';
     const accept = req.headers.accept;
+    if (path === '/' || path === '/index.html') {
+      // `curl localhost:8001` through kubectl proxy lands here: the index of paths, as kube-apiserver.
+      sendText(res, 200, 'application/json', this.discovery.rootPaths(ROOT_NON_RESOURCE_PATHS));
+      return true;
+    }
     if (path === '/api' || path === '/apis') {
       const aggregated = Discovery.negotiate(accept);
       if (aggregated) {
@@ -299,7 +311,8 @@ export class ApiServer {
       return true;
     }
     if (path === '/openapi/v2') {
-      throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+      serveOpenAPIV2(req, res, this.openapiResources);
+      return true;
     }
     if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
       if (req.method !== 'POST') throw methodNotAllowed(`the server does not allow this method on the requested resource`);
@@ -519,6 +532,10 @@ export class ApiServer {
   /** PATCH on the object or its status: applies the patch to the current object and writes it with compare-and-swap. */
   private async patch(store: ResourceStore, namespace: string | undefined, name: string, req: IncomingMessage, params: URLSearchParams, subresource: 'status' | '') {
     const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim();
+    // As PatchResource: the patch type is checked before anything else, so a missing one is 415 even with no body.
+    if (!PATCH_CONTENT_TYPES.includes(contentType)) {
+      throw new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_CONTENT_TYPES.join(', ')}`);
+    }
     const body = await readBody(req);
     if (contentType === APPLY_PATCH_CONTENT_TYPE) {
       // Server-side apply (src/apimachinery/managedfields): may create the object (201).
