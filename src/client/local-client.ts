@@ -16,7 +16,11 @@ import type { ApiClient, ClientDeleteOptions, ClientList, ClientListOptions, Cli
 const out = (object: KubeObject): KubeObject => deepCopy(object);
 
 class LocalResourceClient implements ResourceClient {
-  constructor(private readonly store: ResourceStore) {}
+  constructor(
+    private readonly store: ResourceStore,
+    /** Recorded in managedFields for every write, as a component's client would send it. */
+    private readonly fieldManager: string | undefined,
+  ) {}
 
   async get(namespace: string | undefined, name: string): Promise<KubeObject> {
     return this.store.withTypeMeta(out(this.store.get(namespace, name).object));
@@ -73,17 +77,17 @@ class LocalResourceClient implements ResourceClient {
   }
 
   async create(namespace: string | undefined, object: KubeObject): Promise<KubeObject> {
-    return this.store.create(namespace, deepCopy(object));
+    return this.store.create(namespace, deepCopy(object), { fieldManager: this.fieldManager });
   }
 
   async update(namespace: string | undefined, object: KubeObject): Promise<KubeObject> {
     const pinned = Boolean(object.metadata.resourceVersion);
-    return this.store.update(namespace, object.metadata.name!, () => deepCopy(object), { pinnedResourceVersion: pinned });
+    return this.store.update(namespace, object.metadata.name!, () => deepCopy(object), { pinnedResourceVersion: pinned, fieldManager: this.fieldManager });
   }
 
   async updateStatus(namespace: string | undefined, object: KubeObject): Promise<KubeObject> {
     const pinned = Boolean(object.metadata.resourceVersion);
-    return this.store.update(namespace, object.metadata.name!, () => deepCopy(object), { subresource: 'status', pinnedResourceVersion: pinned });
+    return this.store.update(namespace, object.metadata.name!, () => deepCopy(object), { subresource: 'status', pinnedResourceVersion: pinned, fieldManager: this.fieldManager });
   }
 
   async patch(namespace: string | undefined, name: string, type: PatchType, patch: unknown, subresource?: 'status' | 'scale'): Promise<KubeObject> {
@@ -100,9 +104,9 @@ class LocalResourceClient implements ResourceClient {
         const next = deepCopy(current);
         next.spec = { ...(isObject(next.spec) ? next.spec : {}), replicas };
         return next;
-      });
+      }, { subresource: 'scale', fieldManager: this.fieldManager });
     }
-    return this.store.update(namespace, name, apply, { subresource: subresource ?? '' });
+    return this.store.update(namespace, name, apply, { subresource: subresource ?? '', fieldManager: this.fieldManager });
   }
 
   async delete(namespace: string | undefined, name: string, options: ClientDeleteOptions = {}): Promise<void> {
@@ -122,13 +126,17 @@ class LocalResourceClient implements ResourceClient {
 export class LocalClient implements ApiClient {
   private readonly clients = new Map<string, LocalResourceClient>();
 
-  constructor(private readonly api: ApiServer) {}
+  /** `fieldManager` names the component in managedFields (e.g. "kube-controller-manager"). */
+  constructor(
+    private readonly api: ApiServer,
+    private readonly fieldManager?: string,
+  ) {}
 
   resource(ref: ResourceRef): ResourceClient {
     const key = `${ref.group}/${ref.resource}`;
     let client = this.clients.get(key);
     if (!client) {
-      client = new LocalResourceClient(this.api.storeFor(ref.group, ref.resource));
+      client = new LocalResourceClient(this.api.storeFor(ref.group, ref.resource), this.fieldManager);
       this.clients.set(key, client);
     }
     return client;
