@@ -119,6 +119,23 @@ export class Discovery {
     }));
   }
 
+  /**
+   * GET / (and /index.html): metav1.RootPaths, the sorted list of API and
+   * non-resource paths, indented as kube-apiserver's IndexLister writes it.
+   */
+  rootPaths(nonResourcePaths: string[]): string {
+    const text = this.cache.get('root');
+    if (text !== undefined) return text;
+    const paths = new Set(['/api', '/apis', '/apis/', ...nonResourcePaths]);
+    for (const gv of this.groupVersions) {
+      if (gv.group === '') paths.add(`/api/${gv.version}`);
+      else paths.add(`/apis/${gv.group}`).add(`/apis/${gv.group}/${gv.version}`);
+    }
+    const body = JSON.stringify({ paths: [...paths].sort() }, null, 2);
+    this.cache.set('root', body);
+    return body;
+  }
+
   private namedGroups(): string[] {
     const seen: string[] = [];
     for (const gv of this.groupVersions) if (gv.group !== '' && !seen.includes(gv.group)) seen.push(gv.group);

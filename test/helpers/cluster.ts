@@ -25,6 +25,14 @@ export function kubectlBinary(minor = process.env.PILOTE_KUBECTL_MINOR ?? '32'):
   return join(kubectlDir(), `kubectl.1.${minor}`);
 }
 
+/** The kubectl minor tests run by default (PILOTE_KUBECTL_MINOR, else 32), as a number for comparisons. */
+export function kubectlMinor(minor = process.env.PILOTE_KUBECTL_MINOR ?? '32'): number {
+  return Number(minor);
+}
+
+/** Every kubectl minor Pilote is tested with. */
+export const KUBECTL_MINORS = ['27', '28', '29', '30', '31', '32', '33'] as const;
+
 export interface KubectlResult {
   stdout: string;
   stderr: string;
@@ -45,11 +53,12 @@ export class TestCluster {
     private readonly ownsDir: boolean,
   ) {}
 
-  /** Starts `pilote server --port 0` and waits for its KUBECONFIG line. */
-  static async start(options: { dataDir?: string; env?: Record<string, string> } = {}): Promise<TestCluster> {
+  /** Starts `pilote server --port 0` (or `options.port`) and waits for its KUBECONFIG line. */
+  static async start(options: { dataDir?: string; env?: Record<string, string>; port?: number } = {}): Promise<TestCluster> {
     const ownsDir = !options.dataDir;
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pilote-test-'));
-    const child = spawn(process.execPath, [PILOTE_BIN, 'server', '--port', '0', '--bind-address', '127.0.0.1', '--data-dir', dataDir], {
+    // A fixed port (e.g. the previous run's, on restart) keeps clients holding the old kubeconfig working.
+    const child = spawn(process.execPath, [PILOTE_BIN, 'server', '--port', String(options.port ?? 0), '--bind-address', '127.0.0.1', '--data-dir', dataDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PILOTE_LOG_LEVEL: process.env.PILOTE_LOG_LEVEL ?? 'warn', ...options.env },
     });
