@@ -630,7 +630,9 @@ export class ApiServer {
     res.write(head);
     for (let i = 0; i < page.items.length; i += chunkSize) {
       const slice = page.items.slice(i, i + chunkSize).map((item) => item.encoded());
-      res.write((i > 0 ? ',' : '') + slice.join(','));
+      // Wait for the socket to drain so a big list is never held in memory twice (string + TLS buffers).
+      if (!res.write((i > 0 ? ',' : '') + slice.join(','))) await waitForDrain(res);
+      if (res.destroyed) return;
     }
     res.end(']}');
   }
@@ -866,6 +868,19 @@ function decodePathSegment(segment: string): string {
   } catch {
     throw badRequest(`invalid URL escape ${JSON.stringify(segment)}`);
   }
+}
+
+/** Resolves when a response can take more data (or was closed). */
+function waitForDrain(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** Reads a request body, refusing more than MAX_BODY_BYTES with 413. */

@@ -94,6 +94,14 @@ export interface NamespaceLookup {
 /** Hooks run with an object being created, after defaults; e.g. admission or IP allocation. */
 export type CreateHook = (obj: KubeObject, options: WriteOptions) => void | Promise<void>;
 
+/** The finalizers through which the garbage collector orphans or deletes dependents (metav1.FinalizerOrphanDependents / FinalizerDeleteDependents). */
+export const ORPHAN_FINALIZER = 'orphan';
+export const FOREGROUND_FINALIZER = 'foregroundDeletion';
+/** Resources whose delete orphans dependents unless told otherwise (rest.OrphanDependents): batch/v1 Jobs, for backwards compatibility. */
+const ORPHAN_BY_DEFAULT = new Set(['batch/jobs']);
+/** Resources outside garbage collection (rest.Unsupported): events. */
+const GC_UNSUPPORTED = new Set(['/events', 'events.k8s.io/events']);
+
 /** A pause between compare-and-swap retries never helps in-process; bound the retries instead. */
 const MAX_CAS_RETRIES = 20;
 
@@ -186,6 +194,10 @@ export class ResourceStore {
     const prefix = this.listPrefix(namespace);
     if (options.continue) {
       const token = decodeContinue(options.continue, prefix);
+      // Nothing changed since the first page: the cache still holds that snapshot (kubectl pages by 500).
+      if (token.revision >= this.cache.lastChangeRevision) {
+        return this.listFromCache(prefix, token.startKey, limit, matches, token.revision);
+      }
       return this.listFromStorage(prefix, token.revision, token.startKey, limit, matches);
     }
     const rv = parseResourceVersion(options.resourceVersion);
@@ -193,10 +205,15 @@ export class ResourceStore {
       if (rv === undefined || rv === 0) throw badRequest('resourceVersionMatch "Exact" requires a non-zero resourceVersion');
       return this.listFromStorage(prefix, rv, undefined, limit, matches);
     }
-    if (rv !== undefined && rv > this.cache.revision) await this.waitForRevision(rv);
+    const revision = rv !== undefined && rv > 0 ? await this.waitForRevision(rv) : await this.cacheRevision();
+    return this.listFromCache(prefix, undefined, limit, matches, revision);
+  }
+
+  /** A page of the cache's live objects from `startKey`, reported at `revision` (the snapshot it equals). */
+  private listFromCache(prefix: string, startKey: string | undefined, limit: number, matches: (o: KubeObject) => boolean, revision: number): ListPage {
     const items: CachedObject[] = [];
     let next: CachedObject | undefined;
-    for (const cached of this.cache.list(prefix)) {
+    for (const cached of this.cache.list(prefix, startKey)) {
       if (!matches(cached.object)) continue;
       if (limit && items.length === limit) {
         next = cached;
@@ -204,7 +221,6 @@ export class ResourceStore {
       }
       items.push(cached);
     }
-    const revision = this.cache.revision;
     if (!next) return { items, revision };
     return { items, revision, continue: encodeContinue(revision, next.key, prefix) };
   }
@@ -248,15 +264,25 @@ export class ResourceStore {
   }
 
   /** Waits (up to 3 s, as Kubernetes does) for the cache to reach a revision. */
-  private async waitForRevision(revision: number): Promise<void> {
+  private async waitForRevision(revision: number): Promise<number> {
     const deadline = Date.now() + 3000;
-    while (this.cache.revision < revision) {
-      if (revision > (await this.storage.currentRevision()) && Date.now() > deadline) {
-        throw tooLargeResourceVersion(revision, this.cache.revision);
-      }
-      if (Date.now() > deadline) throw tooLargeResourceVersion(revision, this.cache.revision);
+    for (;;) {
+      const current = await this.cacheRevision();
+      if (current >= revision) return current;
+      if (Date.now() > deadline) throw tooLargeResourceVersion(revision, current);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+  }
+
+  /**
+   * The global revision the cache is current at. Storage dispatches its events
+   * synchronously when a write commits, so the cache has seen every change of
+   * this resource up to the storage's latest revision, even when the latest
+   * writes were to other resources. (A backend with asynchronous watches, like
+   * etcd, needs progress notifications here.)
+   */
+  private async cacheRevision(): Promise<number> {
+    return Math.max(this.cache.revision, await this.storage.currentRevision());
   }
 
   /**
@@ -526,10 +552,17 @@ export class ResourceStore {
         throw conflict(this.group, this.resource, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`);
       }
       const grace = this.gracePeriod(obj, options);
-      const hasFinalizers = (obj.metadata.finalizers?.length ?? 0) > 0 || this.strategy.finalizeOnDelete?.(obj) === true;
+      // propagationPolicy becomes the orphan / foregroundDeletion finalizer the garbage collector acts on.
+      const gcFinalizers = this.garbageCollectionFinalizers(obj, options);
+      const finalizers = gcFinalizers ?? obj.metadata.finalizers ?? [];
+      const hasFinalizers = finalizers.length > 0 || this.strategy.finalizeOnDelete?.(obj) === true;
       if (grace > 0 || hasFinalizers) {
         // Mark the object; it goes when its finalizers are removed (or the kubelet confirms a pod is gone).
         const marked = deepCopy(obj);
+        if (gcFinalizers) {
+          if (gcFinalizers.length > 0) marked.metadata.finalizers = gcFinalizers;
+          else delete marked.metadata.finalizers;
+        }
         const already = marked.metadata.deletionTimestamp;
         const previousGrace = marked.metadata.deletionGracePeriodSeconds;
         if (!already || (previousGrace !== undefined && grace < previousGrace)) {
@@ -592,8 +625,43 @@ export class ResourceStore {
     return Math.max(0, grace);
   }
 
+  /**
+   * The finalizers an object gets from this delete's propagation policy, or
+   * undefined when they stay as they are (deletionFinalizersForGarbageCollection
+   * in registry/store.go): Orphan adds `orphan`, Foreground adds
+   * `foregroundDeletion`, Background removes both; without a policy, a GC
+   * finalizer already there stands, else the resource's default applies.
+   */
+  private garbageCollectionFinalizers(obj: KubeObject, options: DeleteOptions): string[] | undefined {
+    const current = obj.metadata.finalizers ?? [];
+    let orphan = false;
+    let foreground = false;
+    if (!GC_UNSUPPORTED.has(`${this.group}/${this.resource}`)) {
+      if (options.orphanDependents !== undefined) orphan = options.orphanDependents;
+      else if (options.propagationPolicy) {
+        orphan = options.propagationPolicy === 'Orphan';
+        foreground = options.propagationPolicy === 'Foreground';
+      } else {
+        const existing = current.find((f) => f === ORPHAN_FINALIZER || f === FOREGROUND_FINALIZER);
+        if (existing) {
+          orphan = existing === ORPHAN_FINALIZER;
+          foreground = existing === FOREGROUND_FINALIZER;
+        } else orphan = ORPHAN_BY_DEFAULT.has(`${this.group}/${this.resource}`);
+      }
+    }
+    const next = current.filter((f) => f !== ORPHAN_FINALIZER && f !== FOREGROUND_FINALIZER);
+    if (orphan) next.push(ORPHAN_FINALIZER);
+    if (foreground) next.push(FOREGROUND_FINALIZER);
+    const before = new Set(current);
+    const after = new Set(next);
+    const same = before.size === after.size && [...after].every((f) => before.has(f));
+    return same ? undefined : next;
+  }
+
   /** Whether an object marked for deletion may leave storage now that its finalizers are gone. */
   private deletableNow(obj: KubeObject): boolean {
+    // A namespace also waits for its spec.finalizers (ShouldDeleteNamespaceDuringUpdate).
+    if (this.strategy.finalizeOnDelete?.(obj)) return false;
     if (!this.strategy.gracefulDeletion) return true;
     return (obj.metadata.deletionGracePeriodSeconds ?? 0) === 0;
   }

@@ -62,6 +62,8 @@ export class WatchCache {
   private storageWatcher?: Watcher;
   /** Revision the cache reflects: every event up to here has been applied. */
   revision = 0;
+  /** Revision of the last change to this resource: the cached state equals the state at any revision since. */
+  lastChangeRevision = 0;
   /** Oldest revision after which the history window is complete. */
   private historyStart = 0;
 
@@ -86,6 +88,7 @@ export class WatchCache {
       startKey = page.items[page.items.length - 1].key + '\0';
     }
     this.revision = revision;
+    this.lastChangeRevision = revision;
     this.historyStart = revision;
     this.storageWatcher = this.storage.watch(this.prefix, revision, {
       onEvent: (event) => this.apply(event),
@@ -113,6 +116,7 @@ export class WatchCache {
     }
     const cacheEvent: CacheEvent = { type, revision: event.revision, object, previous };
     this.revision = event.revision;
+    this.lastChangeRevision = event.revision;
     this.history.push(cacheEvent);
     if (this.history.length > this.historyLimit) {
       const dropped = this.history.shift()!;
