@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { definitionByName, definitionFor, schemaDefinitions } from './schema.js';
 import type { GroupVersionKind, SchemaNode } from './schema.js';
 import { patchSchemaFor, type PatchSchema } from '../apimachinery/patch-schema.js';
+import { withEnums } from './enums.js';
 
 /** A served resource, as the API server's registry knows it. */
 export interface OpenAPIResource {
@@ -578,7 +579,7 @@ function buildDocument(group: string, version: string, resources: readonly OpenA
   for (const resource of resources) builder.addResource(resource);
   const schemas: Record<string, unknown> = {};
   for (const name of reachableDefinitions(builder.roots)) {
-    schemas[name] = toOpenAPI(schemaDefinitions()[name]!);
+    schemas[name] = withEnums(name, toOpenAPI(schemaDefinitions()[name]!));
   }
   Object.assign(schemas, builder.customSchemas);
   for (const resource of resources) {
