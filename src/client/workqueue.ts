@@ -18,6 +18,7 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly dueAt = new Map<string, number>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
   private readonly baseDelayMs: number;
@@ -38,17 +39,22 @@ export class WorkQueue {
     else this.queue.push(key);
   }
 
-  /** Adds a key after a delay; an earlier pending delay for the key wins. */
+  /** Adds a key after a delay; when a delay is already pending for the key, the sooner one wins (as client-go's delaying queue). */
   addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown) return;
     if (delayMs <= 0) return this.add(key);
-    if (this.timers.has(key)) return;
+    const due = Date.now() + delayMs;
+    const pending = this.dueAt.get(key);
+    if (pending !== undefined && pending <= due) return;
+    clearTimeout(this.timers.get(key));
     const timer = setTimeout(() => {
       this.timers.delete(key);
+      this.dueAt.delete(key);
       this.add(key);
     }, delayMs);
     timer.unref();
     this.timers.set(key, timer);
+    this.dueAt.set(key, due);
   }
 
   /** Re-adds a key after its back-off delay, which doubles on each consecutive failure. */
@@ -108,6 +114,7 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    this.dueAt.clear();
     for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The one `pilote` executable: dispatches to its subcommands. */
 import { serverCommand } from './server.js';
+import { simulateCommand } from './simulate.js';
 import { SERVER_VERSION } from '../apiserver/api-server.js';
 
 const USAGE = `Pilote — Kubernetes in one program.
@@ -9,6 +10,7 @@ Usage: pilote <command> [options]
 
 Commands:
   server     start a one-node cluster in the foreground (API server on embedded SQLite)
+  simulate   join a running cluster with simulated nodes (scale rehearsals, like KWOK)
   version    print the version
 
 Run 'pilote <command> --help' for a command's options.
@@ -19,6 +21,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'server':
       return serverCommand(rest);
+    case 'simulate':
+      return simulateCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`pilote ${SERVER_VERSION.gitVersion}\n`);

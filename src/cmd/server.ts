@@ -11,7 +11,7 @@ import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import { ApiServer } from '../apiserver/api-server.js';
 import { loadOrCreatePki, writeKubeconfig } from '../apiserver/pki.js';
 import { bootstrapCluster } from '../apiserver/bootstrap.js';
-import { startNamespaceController } from '../controllers/namespace.js';
+import { startControlPlane } from '../controllers/index.js';
 import { logger } from '../util/log.js';
 
 const log = logger('server');
@@ -24,6 +24,11 @@ Options:
   --data-dir DIR       where state, certificates and the kubeconfig live (default: ~/.pilote, or $PILOTE_DATA_DIR)
   --port PORT          HTTPS port of the API server (default: 6443; 0 picks a free one)
   --bind-address ADDR  address to listen on (default: 0.0.0.0)
+  --simulated-nodes N  register N simulated nodes that run pods without containers (scale rehearsal; default 0)
+  --simulated-pod-run-seconds S
+                       how long simulated pods of Jobs (restartPolicy Never/OnFailure) run before exiting 0 (default 5)
+  --disable-controllers
+                       run the API server only (no controllers, no scheduler)
   -h, --help           show this help
 `;
 
@@ -37,7 +42,14 @@ export interface RunningServer {
 }
 
 /** Starts the server with the given options and returns once it is ready. */
-export async function startServer(options: { dataDir: string; port: number; bindAddress?: string }): Promise<RunningServer> {
+export async function startServer(options: {
+  dataDir: string;
+  port: number;
+  bindAddress?: string;
+  simulatedNodes?: number;
+  simulatedPodRunSeconds?: number;
+  disableControllers?: boolean;
+}): Promise<RunningServer> {
   const dataDir = resolve(options.dataDir);
   mkdirSync(join(dataDir, 'db'), { recursive: true, mode: 0o700 });
   const pki = await loadOrCreatePki(dataDir);
@@ -46,8 +58,12 @@ export async function startServer(options: { dataDir: string; port: number; bind
   const api = new ApiServer({ storage, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, tokens, port: options.port, host: options.bindAddress });
   const port = await api.start();
   await bootstrapCluster(api, port);
-  const namespaced = builtinNamespacedStores(api);
-  const stopNamespaces = startNamespaceController(api, namespaced);
+  const controlPlane = await startControlPlane(api, {
+    caPem: pki.caCert,
+    simulatedNodes: options.simulatedNodes,
+    simulatedPodRunSeconds: options.simulatedPodRunSeconds,
+    disabled: options.disableControllers,
+  });
   const kubeconfig = writeKubeconfig(dataDir, pki, `https://127.0.0.1:${port}`);
   let stopped: Promise<void> | undefined;
   return {
@@ -57,17 +73,13 @@ export async function startServer(options: { dataDir: string; port: number; bind
     api,
     stop() {
       stopped ??= (async () => {
-        stopNamespaces();
+        await controlPlane.stop();
         await api.stop();
         await storage.close();
       })();
       return stopped;
     },
   };
-}
-
-function builtinNamespacedStores(api: ApiServer) {
-  return api.allStores().filter((store) => store.namespaced);
 }
 
 /** CLI entry of `pilote server`. */
@@ -78,6 +90,9 @@ export async function serverCommand(argv: string[]): Promise<void> {
       'data-dir': { type: 'string' },
       port: { type: 'string' },
       'bind-address': { type: 'string' },
+      'simulated-nodes': { type: 'string' },
+      'simulated-pod-run-seconds': { type: 'string' },
+      'disable-controllers': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -90,7 +105,20 @@ export async function serverCommand(argv: string[]): Promise<void> {
   const port = values.port === undefined ? 6443 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a number between 0 and 65535, got ${values.port}`);
   const started = Date.now();
-  const server = await startServer({ dataDir, port, bindAddress: values['bind-address'] });
+  const simulatedNodes = Number(values['simulated-nodes'] ?? 0);
+  if (!Number.isInteger(simulatedNodes) || simulatedNodes < 0) throw new Error(`--simulated-nodes must be a whole number, got ${values['simulated-nodes']}`);
+  const simulatedPodRunSeconds = values['simulated-pod-run-seconds'] === undefined ? undefined : Number(values['simulated-pod-run-seconds']);
+  if (simulatedPodRunSeconds !== undefined && !(simulatedPodRunSeconds >= 0)) {
+    throw new Error(`--simulated-pod-run-seconds must be a number of seconds, got ${values['simulated-pod-run-seconds']}`);
+  }
+  const server = await startServer({
+    dataDir,
+    port,
+    bindAddress: values['bind-address'],
+    simulatedNodes,
+    simulatedPodRunSeconds,
+    disableControllers: values['disable-controllers'],
+  });
   log.info('ready', { port: server.port, dataDir: server.dataDir, startupMs: Date.now() - started });
   process.stdout.write(`export KUBECONFIG=${server.kubeconfig}\n`);
   const shutdown = (signal: string) => {
