@@ -27,6 +27,8 @@ Options:
   --simulated-nodes N  register N simulated nodes that run pods without containers (scale rehearsal; default 0)
   --simulated-pod-run-seconds S
                        how long simulated pods of Jobs (restartPolicy Never/OnFailure) run before exiting 0 (default 5)
+  --node-monitor-grace-period D
+                       how long a node may stop renewing its Lease before it is NotReady (default 50s; e.g. 3s, 500ms)
   --disable-controllers
                        run the API server only (no controllers, no scheduler)
   -h, --help           show this help
@@ -49,6 +51,7 @@ export async function startServer(options: {
   simulatedNodes?: number;
   simulatedPodRunSeconds?: number;
   disableControllers?: boolean;
+  nodeMonitorGracePeriodMs?: number;
 }): Promise<RunningServer> {
   const dataDir = resolve(options.dataDir);
   mkdirSync(join(dataDir, 'db'), { recursive: true, mode: 0o700 });
@@ -63,6 +66,7 @@ export async function startServer(options: {
     simulatedNodes: options.simulatedNodes,
     simulatedPodRunSeconds: options.simulatedPodRunSeconds,
     disabled: options.disableControllers,
+    nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs,
   });
   const kubeconfig = writeKubeconfig(dataDir, pki, `https://127.0.0.1:${port}`);
   let stopped: Promise<void> | undefined;
@@ -82,6 +86,14 @@ export async function startServer(options: {
   };
 }
 
+/** Parses a Go-style duration ("3s", "500ms", "2m", or plain seconds) into milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new Error(`${flag} must be a duration such as 3s, 500ms or 2m, got "${text}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * unit;
+}
+
 /** CLI entry of `pilote server`. */
 export async function serverCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -93,6 +105,7 @@ export async function serverCommand(argv: string[]): Promise<void> {
       'simulated-nodes': { type: 'string' },
       'simulated-pod-run-seconds': { type: 'string' },
       'disable-controllers': { type: 'boolean' },
+      'node-monitor-grace-period': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -118,6 +131,7 @@ export async function serverCommand(argv: string[]): Promise<void> {
     simulatedNodes,
     simulatedPodRunSeconds,
     disableControllers: values['disable-controllers'],
+    nodeMonitorGracePeriodMs: values['node-monitor-grace-period'] === undefined ? undefined : parseDuration(values['node-monitor-grace-period'], '--node-monitor-grace-period'),
   });
   log.info('ready', { port: server.port, dataDir: server.dataDir, startupMs: Date.now() - started });
   process.stdout.write(`export KUBECONFIG=${server.kubeconfig}\n`);

@@ -37,10 +37,12 @@ export interface ControlPlaneOptions {
   simulatedPodRunSeconds?: number;
   /** Disable the controllers/scheduler (API server only). */
   disabled?: boolean;
+  /** How long a node may go without renewing its Lease before it is marked Unknown (default 50 s). */
+  nodeMonitorGracePeriodMs?: number;
 }
 
 /** Every controller of the controller manager, in start order. */
-export function allControllers(caPem: string): Controller[] {
+export function allControllers(caPem: string, options: { nodeMonitorGracePeriodMs?: number } = {}): Controller[] {
   return [
     namespaceController(),
     serviceAccountController(),
@@ -52,7 +54,7 @@ export function allControllers(caPem: string): Controller[] {
     cronJobController,
     endpointsController(),
     endpointSliceController(),
-    nodeLifecycleController(),
+    nodeLifecycleController({ gracePeriodMs: options.nodeMonitorGracePeriodMs }),
     taintEvictionController(),
   ];
 }
@@ -73,7 +75,7 @@ export async function startControlPlane(api: ApiServer, options: ControlPlaneOpt
     const informers = new InformerFactory(controllerClient);
     const manager = new ControllerManager(
       { client: controllerClient, informers, events: new ClientEventRecorder(controllerClient, 'controller-manager'), now: () => new Date() },
-      allControllers(options.caPem),
+      allControllers(options.caPem, { nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs }),
     );
     const schedulerClient = new LocalClient(api, 'default-scheduler');
     const scheduler = new Scheduler(schedulerClient, new InformerFactory(schedulerClient), new ClientEventRecorder(schedulerClient, 'default-scheduler'), {
