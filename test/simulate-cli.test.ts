@@ -8,6 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { PILOTE_BIN, TestCluster, waitFor } from './helpers/cluster.js';
 
@@ -59,12 +60,15 @@ describe('pilote simulate', () => {
 
   before(async () => {
     cluster = await TestCluster.start();
-    sim = await startSimulate(['--nodes', '3', '--pod-run-seconds', '1']);
+    sim = await startSimulate(['--nodes', '3', '--pod-run-seconds', '1', '--lease-renew-seconds', '2']);
   });
+
+  let dataDir: string | undefined;
 
   after(async () => {
     if (sim) await stop(sim.child);
     await cluster?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('prints what it simulates', () => {
@@ -141,6 +145,27 @@ describe('pilote simulate', () => {
       15_000,
     );
     assert.equal(await cluster.kubectlOk(['get', 'pod', 'once', '-o', 'jsonpath={.status.phase} {.status.containerStatuses[0].state.terminated.reason}']), 'Succeeded Completed');
+  });
+
+  it('rides out a restart of the API server: leases and pods carry on', async () => {
+    dataDir = cluster.dataDir;
+    const port = cluster.port;
+    await cluster.stop({ keepData: true });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    cluster = await TestCluster.start({ dataDir, port });
+    const renewed = (await cluster.kubectlOk(['get', 'lease', '-n', 'kube-node-lease', 'pilote-sim-0', '-o', 'jsonpath={.spec.renewTime}'])).trim();
+    await waitFor(
+      async () => (await cluster.kubectlOk(['get', 'lease', '-n', 'kube-node-lease', 'pilote-sim-0', '-o', 'jsonpath={.spec.renewTime}'])).trim() > renewed,
+      'a lease renewal after the restart',
+      15_000,
+    );
+    const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'after-restart' }, spec: { nodeName: 'pilote-sim-0', containers: [{ name: 'c', image: 'nginx' }] } });
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+    await waitFor(async () => (await cluster.kubectlOk(['get', 'pod', 'after-restart', '-o', 'jsonpath={.status.phase}'])) === 'Running', 'a new pod to run', 15_000);
+    // Failures while the server was away are summarised, not logged per node and per attempt.
+    const warnings = sim.stderr().split('\n').filter((line) => line.includes('"level":"warn"'));
+    assert.ok(warnings.length < 10, warnings.join('\n'));
+    assert.equal(sim.child.exitCode, null, 'still running');
   });
 
   it('stops on SIGTERM; --delete-nodes-on-exit removes its nodes', async () => {

@@ -332,6 +332,8 @@ export class HttpApiClient implements ApiClient {
     };
     const req = this.send('GET', path, undefined, undefined, this.watchAgent);
     this.openWatches.add(req);
+    // A quiet watch is normal; TCP keep-alive notices a server that vanished without closing the connection.
+    req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
     req.on('response', (res) => {
       res.setEncoding('utf8');
       const code = res.statusCode ?? 0;

@@ -11,7 +11,7 @@ import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
 import { ApiServer } from '../apiserver/api-server.js';
 import { loadOrCreatePki, writeKubeconfig } from '../apiserver/pki.js';
 import { bootstrapCluster } from '../apiserver/bootstrap.js';
-import { startControlPlane } from '../controllers/index.js';
+import { knownControllerNames, startControlPlane } from '../controllers/index.js';
 import { logger } from '../util/log.js';
 
 const log = logger('server');
@@ -29,8 +29,8 @@ Options:
                        how long simulated pods of Jobs (restartPolicy Never/OnFailure) run before exiting 0 (default 5)
   --node-monitor-grace-period D
                        how long a node may stop renewing its Lease before it is NotReady (default 50s; e.g. 3s, 500ms)
-  --disable-controllers
-                       run the API server only (no controllers, no scheduler)
+  --controllers LIST   controllers to run, as kube-controller-manager: "*" all (default), NAME enables,
+                       -NAME disables (e.g. "*,-job"); "scheduler" is one of them; "-*" runs the API server alone
   -h, --help           show this help
 `;
 
@@ -50,7 +50,7 @@ export async function startServer(options: {
   bindAddress?: string;
   simulatedNodes?: number;
   simulatedPodRunSeconds?: number;
-  disableControllers?: boolean;
+  controllers?: string[];
   nodeMonitorGracePeriodMs?: number;
 }): Promise<RunningServer> {
   const dataDir = resolve(options.dataDir);
@@ -65,7 +65,7 @@ export async function startServer(options: {
     caPem: pki.caCert,
     simulatedNodes: options.simulatedNodes,
     simulatedPodRunSeconds: options.simulatedPodRunSeconds,
-    disabled: options.disableControllers,
+    controllers: options.controllers,
     nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs,
   });
   const kubeconfig = writeKubeconfig(dataDir, pki, `https://127.0.0.1:${port}`);
@@ -86,6 +86,17 @@ export async function startServer(options: {
   };
 }
 
+/** Parses and checks a --controllers list. */
+function parseControllers(text: string): string[] {
+  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const known = knownControllerNames();
+  for (const entry of list) {
+    const name = entry.replace(/^-/, '');
+    if (name !== '*' && !known.includes(name)) throw new Error(`--controllers: unknown controller "${name}"; known: ${known.join(', ')}`);
+  }
+  return list;
+}
+
 /** Parses a Go-style duration ("3s", "500ms", "2m", or plain seconds) into milliseconds. */
 export function parseDuration(text: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
@@ -104,7 +115,7 @@ export async function serverCommand(argv: string[]): Promise<void> {
       'bind-address': { type: 'string' },
       'simulated-nodes': { type: 'string' },
       'simulated-pod-run-seconds': { type: 'string' },
-      'disable-controllers': { type: 'boolean' },
+      controllers: { type: 'string' },
       'node-monitor-grace-period': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -130,7 +141,7 @@ export async function serverCommand(argv: string[]): Promise<void> {
     bindAddress: values['bind-address'],
     simulatedNodes,
     simulatedPodRunSeconds,
-    disableControllers: values['disable-controllers'],
+    controllers: values.controllers === undefined ? undefined : parseControllers(values.controllers),
     nodeMonitorGracePeriodMs: values['node-monitor-grace-period'] === undefined ? undefined : parseDuration(values['node-monitor-grace-period'], '--node-monitor-grace-period'),
   });
   log.info('ready', { port: server.port, dataDir: server.dataDir, startupMs: Date.now() - started });

@@ -35,8 +35,13 @@ export interface ControlPlaneOptions {
   simulatedNodes?: number;
   /** How long simulated pods with restartPolicy Never/OnFailure run (seconds). */
   simulatedPodRunSeconds?: number;
-  /** Disable the controllers/scheduler (API server only). */
-  disabled?: boolean;
+  /**
+   * Which controllers run, as kube-controller-manager's --controllers: "*" for
+   * all, a name to enable, "-name" to disable (e.g. ["*", "-job"], or
+   * ["namespace"]). Names are the controllers' without "-controller", plus
+   * "scheduler". Default: all.
+   */
+  controllers?: string[];
   /** How long a node may go without renewing its Lease before it is marked Unknown (default 50 s). */
   nodeMonitorGracePeriodMs?: number;
 }
@@ -59,6 +64,23 @@ export function allControllers(caPem: string, options: { nodeMonitorGracePeriodM
   ];
 }
 
+/** The short name --controllers uses for a controller: "deployment-controller" → "deployment". */
+export function controllerFlagName(controller: { name: string }): string {
+  return controller.name.replace(/-controller$/, '');
+}
+
+/** Whether `name` is enabled by a --controllers list. */
+export function controllerEnabled(list: string[] | undefined, name: string): boolean {
+  if (!list) return true;
+  if (list.includes(`-${name}`)) return false;
+  return list.includes(name) || list.includes('*');
+}
+
+/** The names --controllers accepts. */
+export function knownControllerNames(): string[] {
+  return [...allControllers('').map(controllerFlagName), 'scheduler'];
+}
+
 /** A running control plane. */
 export interface ControlPlane {
   stop(): Promise<void>;
@@ -66,7 +88,6 @@ export interface ControlPlane {
 
 /** Starts leader election; the controllers and scheduler run while this server leads. */
 export async function startControlPlane(api: ApiServer, options: ControlPlaneOptions): Promise<ControlPlane> {
-  if (options.disabled) return { stop: async () => undefined };
   const controllerClient = new LocalClient(api, 'kube-controller-manager');
   let running: { manager: ControllerManager; scheduler: Scheduler } | undefined;
 
@@ -75,14 +96,15 @@ export async function startControlPlane(api: ApiServer, options: ControlPlaneOpt
     const informers = new InformerFactory(controllerClient);
     const manager = new ControllerManager(
       { client: controllerClient, informers, events: new ClientEventRecorder(controllerClient, 'controller-manager'), now: () => new Date() },
-      allControllers(options.caPem, { nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs }),
+      allControllers(options.caPem, { nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs }).filter((c) => controllerEnabled(options.controllers, controllerFlagName(c))),
     );
     const schedulerClient = new LocalClient(api, 'default-scheduler');
     const scheduler = new Scheduler(schedulerClient, new InformerFactory(schedulerClient), new ClientEventRecorder(schedulerClient, 'default-scheduler'), {
       startInformers: true,
     });
+    const schedule = controllerEnabled(options.controllers, 'scheduler');
     running = { manager, scheduler };
-    await Promise.all([manager.start(), scheduler.start()]);
+    await Promise.all([manager.start(), schedule ? scheduler.start() : undefined]);
     log.info('controllers and scheduler started');
   };
   const follow = async () => {

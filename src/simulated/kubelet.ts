@@ -184,6 +184,15 @@ export class SimulatedKubelet {
     }
     if (view.deleting) return this.kill(record);
     if (record.finished) return;
+    const phase = view.status.phase;
+    const terminal = record.sim?.stage === 'succeeded' || record.sim?.stage === 'failed' || record.sim?.stage === 'rejected';
+    if ((phase === 'Succeeded' || phase === 'Failed') && !terminal) {
+      // Someone else ended the pod (an eviction, a controller): a terminal phase is never left, so stop it here too.
+      record.finished = true;
+      clearTimeout(record.timer);
+      this.release(record);
+      return;
+    }
     if (!record.sim) return this.admit(record);
     this.evaluate(record);
   }

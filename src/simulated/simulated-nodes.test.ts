@@ -342,6 +342,54 @@ describe('simulated nodes', () => {
       assert.equal(running.status.containerStatuses[0].ready, true);
     });
 
+    it('sidecars start and stay up; a hostNetwork pod has the node address', async () => {
+      const name = await bindAndRun('run-1', {
+        hostNetwork: true,
+        restartPolicy: 'Never',
+        initContainers: [
+          { name: 'proxy', image: 'envoy', restartPolicy: 'Always' },
+          { name: 'setup', image: 'busybox' },
+        ],
+      });
+      const running = await waitForPhase(name, 'Running');
+      const [proxy, setup] = running.status.initContainerStatuses;
+      assert.deepEqual([proxy.name, !!proxy.state.running, proxy.ready, proxy.started], ['proxy', true, true, true]);
+      assert.deepEqual([setup.name, setup.state.terminated?.reason], ['setup', 'Completed']);
+      assert.equal(running.status.podIP, '10.42.1.1');
+      const done = await waitForPhase(name, 'Succeeded');
+      assert.equal(done.status.initContainerStatuses[0].state.terminated.exitCode, 0, 'the sidecar is stopped with the pod');
+    });
+
+    it('readiness gates hold Ready until their condition is True', async () => {
+      const name = await bindAndRun('run-2', { readinessGates: [{ conditionType: 'example.com/lb' }] });
+      const running = await waitForPhase(name, 'Running');
+      assert.equal(condition(running, 'ContainersReady').status, 'True');
+      assert.deepEqual(
+        [condition(running, 'Ready').status, condition(running, 'Ready').reason, condition(running, 'Ready').message],
+        ['False', 'ReadinessGatesNotReady', 'corresponding condition of pod readiness gate "example.com/lb" does not exist.'],
+      );
+      await pods().patch('default', name, 'strategic', { status: { conditions: [{ type: 'example.com/lb', status: 'True' }] } }, 'status');
+      const ready = await waitFor(
+        async () => {
+          const pod: Any = await podNamed('default', name);
+          return condition(pod, 'Ready')?.status === 'True' ? pod : undefined;
+        },
+        'Ready after the gate opened',
+      );
+      assert.equal(ready.status.conditions[0].type, 'example.com/lb', 'conditions owned by others come first and stay');
+      await pods().delete('default', name, { gracePeriodSeconds: 0 });
+    });
+
+    it('a pod another component ended stays ended', async () => {
+      const name = await bindAndRun('run-2');
+      await waitForPhase(name, 'Running');
+      await pods().patch('default', name, 'merge', { status: { phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource' } }, 'status');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const pod: Any = await podNamed('default', name);
+      assert.deepEqual([pod.status.phase, pod.status.reason], ['Failed', 'Evicted']);
+      await pods().delete('default', name);
+    });
+
     it('deleting a running pod completes', async () => {
       const name = await bindAndRun('run-2');
       const running = await waitForPhase(name, 'Running');

@@ -53,12 +53,21 @@ export class TestCluster {
     private readonly ownsDir: boolean,
   ) {}
 
-  /** Starts `pilote server --port 0` (or `options.port`) and waits for its KUBECONFIG line. */
-  static async start(options: { dataDir?: string; env?: Record<string, string>; port?: number } = {}): Promise<TestCluster> {
+  /** Starts `pilote server --port 0` (or `options.port`) with `options.args` as extra flags, and waits for its KUBECONFIG line. */
+  /**
+   * API-level tests run the API server with the namespace controller only
+   * (`--controllers=namespace`), so what they check is not moved by other
+   * controllers; pass `controllers: true` (or ask for simulated nodes) for the
+   * whole control plane.
+   */
+  static async start(options: { dataDir?: string; env?: Record<string, string>; port?: number; args?: string[]; controllers?: boolean } = {}): Promise<TestCluster> {
     const ownsDir = !options.dataDir;
+    const args = [...(options.args ?? [])];
+    const controllers = options.controllers ?? args.some((a) => a.startsWith('--simulated-nodes'));
+    if (!controllers) args.push('--controllers=namespace');
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pilote-test-'));
     // A fixed port (e.g. the previous run's, on restart) keeps clients holding the old kubeconfig working.
-    const child = spawn(process.execPath, [PILOTE_BIN, 'server', '--port', String(options.port ?? 0), '--bind-address', '127.0.0.1', '--data-dir', dataDir], {
+    const child = spawn(process.execPath, [PILOTE_BIN, 'server', '--port', String(options.port ?? 0), '--bind-address', '127.0.0.1', '--data-dir', dataDir, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PILOTE_LOG_LEVEL: process.env.PILOTE_LOG_LEVEL ?? 'warn', ...options.env },
     });
