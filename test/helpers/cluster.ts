@@ -53,8 +53,10 @@ export class TestCluster {
     private readonly ownsDir: boolean,
   ) {}
 
-  /** Starts `pilote server --port 0` (or `options.port`) with `options.args` as extra flags, and waits for its KUBECONFIG line. */
   /**
+   * Starts `pilote server --port 0` (or `options.port`) with `options.args` as
+   * extra flags, and waits for its KUBECONFIG line.
+   *
    * API-level tests run the API server with the namespace controller only
    * (`--controllers=namespace`), so what they check is not moved by other
    * controllers; pass `controllers: true` (or ask for simulated nodes) for the
