@@ -181,10 +181,17 @@ export class SchedulingAlgorithm {
   }
 
   /** Weighted sum of the normalized plugin scores; the best node, ties broken by reservoir sampling. */
+  // Score buffers reused from one decision to the next.
+  private totals = new Float64Array(0);
+  private readonly scores: number[] = [];
+
   private prioritize(pod: PodInfo, nodes: readonly NodeInfo[]): NodeInfo {
     const n = nodes.length;
-    const totals = new Float64Array(n);
-    const scores: number[] = new Array<number>(n);
+    if (this.totals.length < n) this.totals = new Float64Array(n * 2);
+    const totals = this.totals;
+    totals.fill(0, 0, n);
+    const scores = this.scores;
+    scores.length = n;
     for (const plugin of this.scorers) {
       const scorer = plugin.preScore(pod, nodes, this.cache);
       if (!scorer) continue;

@@ -285,6 +285,23 @@ export class SchedulerCache {
     this.attach({ info, nodeName, assumed: true });
   }
 
+  /**
+   * Confirms an assumed pod from the bound object the API sent back, when
+   * nothing but the binding changed since the object it was scheduled from
+   * (the next resourceVersion after it, on the assumed node): the parsed pod
+   * is kept, so nothing is parsed or re-accounted. False when the object
+   * must go through setPod instead.
+   */
+  confirmBinding(previousResourceVersion: string | undefined, pod: KubeObject, nodeName: string): boolean {
+    const state = this.podStates.get(pod.metadata.uid ?? '');
+    if (!state?.assumed || state.nodeName !== nodeName) return false;
+    if (previousResourceVersion === undefined || state.info.pod.metadata.resourceVersion !== previousResourceVersion) return false;
+    state.info.pod = pod;
+    state.info.nodeName = nodeName;
+    state.assumed = false;
+    return true;
+  }
+
   /** Undoes an assumption whose binding failed (a pod confirmed meanwhile stays). */
   forgetPod(uid: string): void {
     const existing = this.podStates.get(uid);

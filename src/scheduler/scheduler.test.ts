@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { startInProcessCluster, type InProcessCluster } from '../../test/helpers/in-process.js';
 import type { KubeObject } from '../apimachinery/types.js';
 import { isObject } from '../apimachinery/types.js';
-import { RESOURCES, type ApiClient } from '../client/types.js';
+import { RESOURCES, type ApiClient, type ResourceClient, type ResourceRef } from '../client/types.js';
+import { internalError } from '../apimachinery/errors.js';
 import {
   eventually,
   nodeObject,
@@ -38,13 +39,39 @@ afterEach(async () => {
 
 const NS = 'default';
 
-/** A fresh cluster with these nodes and a running scheduler. */
-async function setup(nodes: Record<string, NodeSpec>): Promise<ApiClient> {
+/** A fresh cluster with these nodes and a running scheduler (using `wrap(client)` if given). */
+async function setup(nodes: Record<string, NodeSpec>, wrap?: (client: ApiClient) => ApiClient): Promise<ApiClient> {
   cluster = await startInProcessCluster();
   const client = cluster.client;
   for (const [name, spec] of Object.entries(nodes)) await client.resource(RESOURCES.nodes).create(undefined, nodeObject(name, spec));
-  harness = await startScheduler(client);
+  harness = await startScheduler(wrap ? wrap(client) : client);
   return client;
+}
+
+/** A client whose first `failures` pod bindings fail with an internal error. */
+function failingBindings(failures: number): (client: ApiClient) => ApiClient {
+  let left = failures;
+  return (inner) => ({
+    resource(ref: ResourceRef): ResourceClient {
+      const real = inner.resource(ref);
+      if (ref.resource !== 'pods') return real;
+      return new Proxy(real, {
+        get(target, prop, receiver) {
+          if (prop === 'createSubresource') {
+            return async (namespace: string | undefined, name: string, subresource: string, body: KubeObject) => {
+              if (subresource === 'binding' && left > 0) {
+                left--;
+                throw internalError('etcd is having a bad day');
+              }
+              return target.createSubresource(namespace, name, subresource, body);
+            };
+          }
+          const value = Reflect.get(target, prop, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    },
+  });
 }
 
 async function createPod(client: ApiClient, name: string, options: PodSpecOptions = {}): Promise<KubeObject> {
@@ -95,6 +122,15 @@ describe('scheduler', () => {
     assert.equal(await waitForBinding(client, NS, 'big'), 'node-big');
     await waitForScheduledCondition(client, NS, 'big', (c) => c.status === 'True');
     await waitForEvent(client, NS, 'big', 'Scheduled', 'Successfully assigned default/big to node-big');
+  });
+
+  it('retries a failed binding with back-off, reporting it as a SchedulerError', async () => {
+    const client = await setup({ 'node-1': {} }, failingBindings(1));
+    await createPod(client, 'unlucky');
+    const message = 'running Bind plugin "DefaultBinder": Internal error occurred: etcd is having a bad day';
+    await waitForEvent(client, NS, 'unlucky', 'FailedScheduling', message);
+    assert.equal(await waitForBinding(client, NS, 'unlucky'), 'node-1');
+    await waitForEvent(client, NS, 'unlucky', 'Scheduled', 'Successfully assigned default/unlucky to node-1');
   });
 
   it('lists every insufficient resource and the too-many-pods reason', async () => {

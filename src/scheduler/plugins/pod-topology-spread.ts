@@ -129,13 +129,15 @@ export function podTopologySpreadScore(defaultSelector?: DefaultSpreadSelector):
         const size = c.topologyKey === HOSTNAME_LABEL ? nodes.length - ignored.size : pairCounts[i]!.size;
         return Math.log(size + 2);
       });
-      // Matching pods per domain, over every node of the cluster.
-      if (constraints.some((c) => c.topologyKey !== HOSTNAME_LABEL)) {
+      // Matching pods per domain, over every node of the cluster. Only nodes carrying the key read a domain's
+      // count, so a key no feasible node has (e.g. no zones) needs no counting.
+      const counted = constraints.map((c) => c.topologyKey !== HOSTNAME_LABEL && nodes.some((n) => n.labels[c.topologyKey] !== undefined));
+      if (counted.some(Boolean)) {
         for (const node of snapshot.nodes()) {
           if (requireAllTopologies && !hasAllKeys(node.labels, constraints)) continue;
           for (let i = 0; i < constraints.length; i++) {
             const c = constraints[i]!;
-            if (c.topologyKey === HOSTNAME_LABEL || !included(c, pod, node)) continue;
+            if (!counted[i] || !included(c, pod, node)) continue;
             const value = node.labels[c.topologyKey] ?? '';
             const current = pairCounts[i]!.get(value);
             if (current === undefined) continue;
