@@ -528,7 +528,8 @@ export class ResourceStore {
     }
     if (subresource !== 'status') this.strategy.prepareForUpdate?.(next, old);
     const errors: FieldError[] = [...validateObjectMetaUpdate(nextMeta, old.metadata)];
-    if (subresource !== 'status') {
+    // A binding only sets spec.nodeName and a condition of an already valid pod (BindingREST skips update validation too).
+    if (subresource !== 'status' && subresource !== 'binding') {
       errors.push(...validateObjectMeta(nextMeta, { namespaced: this.namespaced, nameValidation: this.strategy.nameValidation }));
       errors.push(...(this.strategy.validateUpdate ? this.strategy.validateUpdate(next, old) : (this.strategy.validate?.(next) ?? [])));
     }
