@@ -1,5 +1,6 @@
 /**
- * Runs every benchmark (bench/storage, bench/api) and prints one Markdown
+ * Runs every benchmark (bench/storage, bench/api, bench/codec, bench/scheduler,
+ * bench/workloads) and prints one Markdown
  * summary: date, machine, then each figure beside the floor measured in the
  * same run. `npm run bench` runs this (`node dist/bench/run-all.js`).
  */
@@ -7,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { runStorageBench, storageRows } from './storage.js';
 import { runApiBench } from './api.js';
 import { runCodecBench } from './codec.js';
+import { runSchedulerBench, schedulerRows } from './scheduler.js';
+import { runWorkloadsBench } from './workloads.js';
 import { backgroundLoad, machineLine, markdownTable } from './report.js';
 
 function gitRevision(): string {
@@ -40,6 +43,15 @@ async function main(): Promise<void> {
 
   process.stderr.write('[bench] client compatibility (codecs, OpenAPI)\n');
   out.push('', '## Client compatibility (decoding, OpenAPI)', '', markdownTable(await runCodecBench()), '');
+
+  process.stderr.write('[bench] scheduler (in-process)\n');
+  out.push('## Scheduler (in-process API server, 1,000 nodes, 10,000 pods)', '', markdownTable(schedulerRows(await runSchedulerBench())), '');
+
+  process.stderr.write('[bench] workloads (controllers, scheduler, simulated nodes)\n');
+  const workloads = await runWorkloadsBench();
+  out.push('## Workloads (pilote server process with controllers, scheduler and simulated nodes)', '', markdownTable(workloads.rows), '');
+  for (const note of workloads.notes) out.push(`- ${note}`);
+  out.push('');
   out.push(`- after the run: ${await backgroundLoad()}`);
   out.push('', `Ratio = value / floor. Total run time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   console.log(out.join('\n'));
