@@ -100,8 +100,8 @@ function startProcess(args: string[], readyPattern: RegExp, env: Record<string, 
 }
 
 /** Starts `pilote server` on a free loopback port with `dataDir`. */
-export function startPilote(dataDir: string): ServerProcess {
-  return startProcess([PILOTE_BIN, 'server', '--port', '0', '--bind-address', '127.0.0.1', '--data-dir', dataDir], /^export KUBECONFIG=/);
+export function startPilote(dataDir: string, extraArgs: string[] = []): ServerProcess {
+  return startProcess([PILOTE_BIN, 'server', '--port', '0', '--bind-address', '127.0.0.1', '--data-dir', dataDir, ...extraArgs], /^export KUBECONFIG=/);
 }
 
 /** Starts the floor server (bench/floor-server.ts); see its usage. */
@@ -495,6 +495,12 @@ export async function runApiBench(partial: Partial<ApiBenchOptions> = {}): Promi
     rows.push({ metric: `idle RSS after start + ${options.idleSeconds} s`, value: idleRss, unit: 'MB', floor: rssMB(idleFloor.pid), floorName: 'idle bare Node HTTPS server', aim: { op: '<', value: 150 } });
     await idleFloor.stop();
 
+    // The load phases measure the API server and its storage alone: with no
+    // nodes, the scheduler and controllers would add their own writes per pod.
+    await pilote.stop();
+    const apiOnly = track(startPilote(mainDir, ['--controllers=-*']));
+    await apiOnly.ready;
+
     // The floor for the load phases: bare HTTPS, with a durable-insert route.
     const loadFloor = track(startFloor({ tlsDir: join(mainDir, 'tls'), durable: join(root, 'floor-durable.db') }));
     const floorPort = Number(/^ready (\d+)$/.exec((await loadFloor.ready).line)![1]);
@@ -706,7 +712,7 @@ export async function runApiBench(partial: Partial<ApiBenchOptions> = {}): Promi
       floor: median(floorTable),
       floorName: `raw HTTPS GETs of the same ${pageSizes.length} page sizes + parse`,
     });
-    rows.push({ metric: `RSS after the load phases (${count} pods, ${creates.ok + expected} ConfigMaps; high-water incl. LIST buffers)`, value: rssMB(pilote.pid), unit: 'MB' });
+    rows.push({ metric: `RSS after the load phases (${count} pods, ${creates.ok + expected} ConfigMaps; high-water incl. LIST buffers)`, value: rssMB(apiOnly.pid), unit: 'MB' });
     return { rows, notes };
   } finally {
     for (const endpoint of endpoints) endpoint.close();
