@@ -36,6 +36,7 @@ import {
   shouldPodBeInEndpoints,
   shouldSetHostname,
 } from './pod-util.js';
+import { recorderFor } from '../runtime/events.js';
 
 export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 export const LAST_CHANGE_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
@@ -287,12 +288,6 @@ function stripResourceVersions(subsets: unknown): unknown {
     if (subset.notReadyAddresses) out.notReadyAddresses = strip(subset.notReadyAddresses);
     return out;
   });
-}
-
-/** The context's recorder, reporting as `component` when it can. */
-export function recorderFor(context: ControllerContext, component: string): EventRecorder {
-  const events = context.events as EventRecorder & { forComponent?(component: string): EventRecorder };
-  return typeof events.forComponent === 'function' ? events.forComponent(component) : events;
 }
 
 /**

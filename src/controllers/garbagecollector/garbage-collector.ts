@@ -27,6 +27,7 @@ import type { ClientDeleteOptions, ResourceClient } from '../../client/types.js'
 import type { Controller, ControllerContext, ReconcileResult } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
 import { ResourceMapper, defaultResourceMapper, resourceId, type ServedResource } from './resources.js';
+import { recorderFor } from '../runtime/events.js';
 
 /** An ownerReference as stored in metadata. */
 interface OwnerReference {
@@ -391,12 +392,6 @@ class GarbageCollector implements Controller {
 /** The object with its kind and apiVersion, as events need them. */
 function withKind(o: KubeObject, resource: ServedResource): KubeObject {
   return { ...o, kind: resource.kind, apiVersion: resource.group ? `${resource.group}/${resource.version}` : resource.version };
-}
-
-/** The context's recorder, reporting as `component` when it can. */
-function recorderFor(context: ControllerContext, component: string): EventRecorder {
-  const events = context.events as EventRecorder & { forComponent?(component: string): EventRecorder };
-  return typeof events.forComponent === 'function' ? events.forComponent(component) : events;
 }
 
 /**

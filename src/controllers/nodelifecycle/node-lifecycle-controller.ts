@@ -36,6 +36,7 @@ import {
   taintsOf,
   type Taint,
 } from './taints.js';
+import { recorderFor } from '../runtime/events.js';
 
 export interface NodeLifecycleOptions {
   /** How long a node may go without a heartbeat (Lease renewal or status) before it is Unknown; default 50 s (--node-monitor-grace-period of v1.32). */
@@ -496,12 +497,6 @@ class NodeLifecycleController implements Controller {
       this.zoneStates.set(zone, next);
     }
   }
-}
-
-/** The context's recorder, reporting as `component` when it can. */
-function recorderFor(context: ControllerContext, component: string): EventRecorder {
-  const events = context.events as EventRecorder & { forComponent?(component: string): EventRecorder };
-  return typeof events.forComponent === 'function' ? events.forComponent(component) : events;
 }
 
 /**

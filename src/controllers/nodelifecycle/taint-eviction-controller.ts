@@ -17,6 +17,7 @@ import type { Controller, ControllerContext, ReconcileResult } from '../runtime/
 import type { EventRecorder } from '../runtime/events.js';
 import { jsonEqual } from '../../apimachinery/meta.js';
 import { matchingTolerations, minTolerationMs, taintsOf, tolerationsOf } from './taints.js';
+import { recorderFor } from '../runtime/events.js';
 
 const nodeNameOf = (pod: KubeObject): string | undefined => (pod.spec as { nodeName?: string } | undefined)?.nodeName || undefined;
 const noExecuteTaints = (node: KubeObject | undefined) => taintsOf(node).filter((t) => t.effect === 'NoExecute');
@@ -148,12 +149,6 @@ class TaintEvictionController implements Controller {
 function refOf(key: string): { namespace: string; name: string } {
   const slash = key.indexOf('/');
   return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
-}
-
-/** The context's recorder, reporting as `component` when it can. */
-function recorderFor(context: ControllerContext, component: string): EventRecorder {
-  const events = context.events as EventRecorder & { forComponent?(component: string): EventRecorder };
-  return typeof events.forComponent === 'function' ? events.forComponent(component) : events;
 }
 
 /**

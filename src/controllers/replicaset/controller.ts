@@ -19,6 +19,7 @@ import type { EventRecorder } from '../runtime/events.js';
 import { ControllerExpectations } from './expectations.js';
 import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable, podsToDelete, type PodLike } from './pods.js';
 import { claimObjects, controllerRef, recheckDeletionTimestamp } from './ref-manager.js';
+import { recorderFor } from '../runtime/events.js';
 
 /** Most pods created or deleted in one sync (BurstReplicas). */
 export const BURST_REPLICAS = 500;
@@ -59,12 +60,6 @@ interface State {
   pods: Informer;
   expectations: ControllerExpectations;
   events: EventRecorder;
-}
-
-/** A recorder reporting as `component` when the context's recorder can, else the context's recorder. */
-export function recorderFor(context: ControllerContext, component: string): EventRecorder {
-  const shared = context.events as EventRecorder & { forComponent?: (component: string) => EventRecorder };
-  return typeof shared.forComponent === 'function' ? shared.forComponent(component) : shared;
 }
 
 function podKey(pod: KubeObject): string {

@@ -85,3 +85,9 @@ export class ClientEventRecorder implements EventRecorder {
       .catch((error: Error) => log.debug('event create failed', { error: error.message }));
   }
 }
+
+/** The context's recorder, reporting as `component` (e.g. "replicaset-controller") when it can. */
+export function recorderFor(context: { events: EventRecorder }, component: string): EventRecorder {
+  const events = context.events as EventRecorder & { forComponent?(component: string): EventRecorder };
+  return typeof events.forComponent === 'function' ? events.forComponent(component) : events;
+}
