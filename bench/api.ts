@@ -101,7 +101,7 @@ function startProcess(args: string[], readyPattern: RegExp, env: Record<string, 
 
 /** Starts `pilote server` on a free loopback port with `dataDir`. */
 export function startPilote(dataDir: string, extraArgs: string[] = []): ServerProcess {
-  return startProcess([PILOTE_BIN, 'server', '--port', '0', '--bind-address', '127.0.0.1', '--data-dir', dataDir, ...extraArgs], /^export KUBECONFIG=/);
+  return startProcess([PILOTE_BIN, 'server', '--port', '0', '--bind-address', '127.0.0.1', '--data-dir', dataDir, '--disable-agent', ...extraArgs], /^export KUBECONFIG=/);
 }
 
 /** Starts the floor server (bench/floor-server.ts); see its usage. */

@@ -105,7 +105,7 @@ async function startServer(dataDir: string, flags: string[], timeoutMs = 120_000
   const started = now();
   const profDir = process.env.WORKLOADS_CPU_PROF;
   const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-  const child = spawn(process.execPath, [...nodeArgs, PILOTE_BIN, 'server', '--port', '0', '--bind-address', '127.0.0.1', '--data-dir', dataDir, ...flags], {
+  const child = spawn(process.execPath, [...nodeArgs, PILOTE_BIN, 'server', '--port', '0', '--bind-address', '127.0.0.1', '--data-dir', dataDir, '--disable-agent', ...flags], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PILOTE_LOG_LEVEL: 'warn' },
   });

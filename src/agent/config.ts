@@ -6,6 +6,10 @@
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 
+/** Parts of the agent that can be left out with `--disable`. */
+export const AGENT_COMPONENTS = ['dns', 'ingress', 'servicelb', 'proxy'] as const;
+export type AgentComponent = (typeof AGENT_COMPONENTS)[number];
+
 export interface AgentConfig {
   /** Name of the Node object. */
   nodeName: string;

@@ -11,11 +11,35 @@ import { isObject } from '../apimachinery/types.js';
 import { fieldErrors, invalid } from '../apimachinery/errors.js';
 import type { ResourceStore } from './store.js';
 
-/** The service range: 10.43.0.0/16 (10.43.0.1 is the `kubernetes` service, 10.43.0.10 cluster DNS). */
-export const SERVICE_CIDR = { base: ipToNumber('10.43.0.0'), size: 1 << 16 };
-export const KUBERNETES_SERVICE_IP = '10.43.0.1';
-export const CLUSTER_DNS_IP = '10.43.0.10';
-const NODE_PORT_RANGE = { min: 30000, max: 32767 };
+/** The default service range (its 1st address is the `kubernetes` service, its 10th cluster DNS). */
+export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
+/** The default NodePort range, as Kubernetes'. */
+export const DEFAULT_NODE_PORT_RANGE = { min: 30000, max: 32767 };
+
+/** Where ClusterIPs and NodePorts come from. */
+export interface ServiceRanges {
+  /** e.g. 10.43.0.0/16 */
+  serviceCidr: string;
+  nodePortRange: { min: number; max: number };
+}
+
+/** The `kubernetes` service's address: the first of the range. */
+export function kubernetesServiceIp(serviceCidr: string): string {
+  return numberToIp(parseRange(serviceCidr).base + 1);
+}
+
+/** The cluster DNS address: the tenth of the range (as k3s). */
+export function clusterDnsIp(serviceCidr: string): string {
+  return numberToIp(parseRange(serviceCidr).base + 10);
+}
+
+function parseRange(cidr: string): { base: number; size: number } {
+  const match = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr);
+  const prefix = Number(match?.[2]);
+  if (!match || prefix < 8 || prefix > 28) throw new Error(`service CIDR must look like 10.43.0.0/16 (prefix 8 to 28), got "${cidr}"`);
+  const size = 2 ** (32 - prefix);
+  return { base: ipToNumber(match[1]) - (ipToNumber(match[1]) % size), size };
+}
 
 function ipToNumber(ip: string): number {
   return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
@@ -39,7 +63,16 @@ export class ServiceAllocator {
   /** What `allocate` took for an object being created, so a failed create gives back exactly that. */
   private readonly takenBy = new WeakMap<KubeObject, { ips: string[]; ports: number[] }>();
 
-  constructor(private readonly services: ResourceStore) {}
+  private readonly range: { base: number; size: number };
+  private readonly reservedDnsIp: string;
+
+  constructor(
+    private readonly services: ResourceStore,
+    private readonly ranges: ServiceRanges = { serviceCidr: DEFAULT_SERVICE_CIDR, nodePortRange: DEFAULT_NODE_PORT_RANGE },
+  ) {
+    this.range = parseRange(ranges.serviceCidr);
+    this.reservedDnsIp = clusterDnsIp(ranges.serviceCidr);
+  }
 
   /** Learns the allocations of the services already stored. */
   load(): void {
@@ -66,8 +99,9 @@ export class ServiceAllocator {
       spec.clusterIPs = ['None'];
     } else if (requested) {
       const n = ipToNumber(requested);
-      if (!/^\d+\.\d+\.\d+\.\d+$/.test(requested) || n < SERVICE_CIDR.base || n >= SERVICE_CIDR.base + SERVICE_CIDR.size) {
-        throw invalid('', 'Service', name, [fieldErrors.invalid('spec.clusterIPs[0]', requested, 'failed to allocate IP ' + requested + ': the provided IP (' + requested + ') is not in the valid range. The range of valid IPs is 10.43.0.0/16')]);
+      if (!/^\d+\.\d+\.\d+\.\d+$/.test(requested) || n < this.range.base || n >= this.range.base + this.range.size) {
+        const message = `failed to allocate IP ${requested}: the provided IP (${requested}) is not in the valid range. The range of valid IPs is ${this.ranges.serviceCidr}`;
+        throw invalid('', 'Service', name, [fieldErrors.invalid('spec.clusterIPs[0]', requested, message)]);
       }
       if (this.usedIps.has(requested)) {
         throw invalid('', 'Service', name, [fieldErrors.invalid('spec.clusterIPs', [requested], `failed to allocate IP ${requested}: provided IP is already allocated`)]);
@@ -115,18 +149,19 @@ export class ServiceAllocator {
   private freeIp(): string {
     // Random probing like Kubernetes' allocator; the range is large, so this ends fast.
     for (let attempt = 0; attempt < 100_000; attempt++) {
-      const offset = 2 + randomInt(SERVICE_CIDR.size - 3);
-      const ip = numberToIp(SERVICE_CIDR.base + offset);
-      if (!this.usedIps.has(ip) && ip !== CLUSTER_DNS_IP) return ip;
+      const offset = 2 + randomInt(this.range.size - 3);
+      const ip = numberToIp(this.range.base + offset);
+      if (!this.usedIps.has(ip) && ip !== this.reservedDnsIp) return ip;
     }
-    throw new Error('no free ClusterIP in 10.43.0.0/16');
+    throw new Error(`no free ClusterIP in ${this.ranges.serviceCidr}`);
   }
 
   private freePort(): number {
+    const { min, max } = this.ranges.nodePortRange;
     for (let attempt = 0; attempt < 100_000; attempt++) {
-      const port = NODE_PORT_RANGE.min + randomInt(NODE_PORT_RANGE.max - NODE_PORT_RANGE.min + 1);
+      const port = min + randomInt(max - min + 1);
       if (!this.usedPorts.has(port)) return port;
     }
-    throw new Error('no free NodePort in 30000-32767');
+    throw new Error(`no free NodePort in ${min}-${max}`);
   }
 }

@@ -8,6 +8,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Storage } from '../storage/interface.js';
 import { instrumentStorage } from '../storage/instrumented.js';
 import type { KubeObject } from '../apimachinery/types.js';
@@ -36,7 +37,9 @@ import { openapiV3DocumentJSON, openapiV3Index, type OpenAPIResource } from '../
 import { serveOpenAPIV2 } from './openapi-v2-handler.js';
 import { admitPodCreate } from '../api/admission.js';
 import { logger } from '../util/log.js';
+import { writeRawError } from '../kubelet/streaming/upgrade-proxy.js';
 import { authenticate, impersonate, type TokenTable, type UserInfo } from './auth.js';
+import { ServiceAccountTokenIssuer, authenticateServiceAccountToken, createTokenRequest, type TokenObjectLookups } from './token-request.js';
 import { Discovery, DISCOVERY_V2, DISCOVERY_V2BETA1, type DiscoveredGroupVersion, type SubresourceInfo } from './discovery.js';
 import { ApiMetrics } from './metrics.js';
 import { ResourceStore, bookmarkObject, type DeleteOptions, type ListOptions, type WatchEvent } from './store.js';
@@ -44,7 +47,8 @@ import { WatchCache } from './watch-cache.js';
 import { builtinResources } from './registry/resources.js';
 import type { ResourceStrategy } from './registry/strategy.js';
 import { TABLE_CONTENT_TYPE, buildTable, negotiateShape, partialMetadata, type IncludeObject } from './table.js';
-import { ServiceAllocator } from './allocators.js';
+import { KubeletProxy, STREAMING_SUBRESOURCES, type StreamingSubresource } from './kubelet-proxy.js';
+import { ServiceAllocator, DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, type ServiceRanges } from './allocators.js';
 import { APPLY_PATCH_CONTENT_TYPE, checkPatchOptions, requestFieldManager, serveApply } from '../apimachinery/managedfields/apply-request.js';
 
 const log = logger('apiserver');
@@ -71,6 +75,12 @@ export interface ApiServerOptions {
   tokens: TokenTable;
   port: number;
   host?: string;
+  /** PEM file of the service-account token signing key (created if missing); unset keeps a key in memory. */
+  serviceAccountKeyFile?: string;
+  /** ClusterIP range and NodePort range (defaults 10.43.0.0/16, 30000-32767). */
+  serviceRanges?: ServiceRanges;
+  /** The CA key: signs the client certificate the API server presents to kubelets (logs, exec, port-forward). */
+  caKey?: string;
 }
 
 /** A parsed resource path: /api/v1/namespaces/ns/pods/name/status and friends. */
@@ -106,9 +116,34 @@ export class ApiServer {
   private stopping = false;
   private serverAddress = '127.0.0.1:6443';
   readonly serviceAllocator: ServiceAllocator;
+  /** Forwards pods/log, exec, attach and portforward to kubelets (./kubelet-proxy.ts). */
+  private readonly kubeletProxy: KubeletProxy;
+  /** Signs TokenRequest tokens and authenticates them (./token-request.ts). */
+  readonly tokenIssuer: ServiceAccountTokenIssuer;
+  private readonly tokenLookups: TokenObjectLookups;
+  /** Where ClusterIPs and NodePorts come from. */
+  readonly serviceRanges: ServiceRanges;
 
   constructor(private readonly options: ApiServerOptions) {
+    this.serviceRanges = options.serviceRanges ?? { serviceCidr: DEFAULT_SERVICE_CIDR, nodePortRange: DEFAULT_NODE_PORT_RANGE };
     this.storage = instrumentStorage(options.storage, this.metrics.storageDuration);
+    this.tokenIssuer = new ServiceAccountTokenIssuer(options.serviceAccountKeyFile);
+    const cached = (resource: string, namespace: string | undefined, name: string) => {
+      const store = this.storeFor('', resource);
+      return store.cache.get(store.key(namespace, name))?.object;
+    };
+    this.tokenLookups = {
+      serviceAccount: (ns, name) => cached('serviceaccounts', ns, name),
+      pod: (ns, name) => cached('pods', ns, name),
+      secret: (ns, name) => cached('secrets', ns, name),
+      node: (name) => cached('nodes', undefined, name),
+    };
+    this.kubeletProxy = new KubeletProxy({
+      getPod: (namespace, name) => this.storeFor('', 'pods').get(namespace, name).object,
+      getNode: (name) => cached('nodes', undefined, name),
+      caCert: options.tls.ca,
+      caKey: options.caKey,
+    });
     const groupVersions: DiscoveredGroupVersion[] = [];
     const namespaceLookup = { namespacePhase: (name: string) => this.namespacePhase(name) };
     for (const strategy of builtinResources()) {
@@ -146,9 +181,19 @@ export class ApiServer {
     const pods = this.storeFor('', 'pods');
     pods.createHooks.push((pod) => admitPodCreate(pod));
     const services = this.storeFor('', 'services');
-    this.serviceAllocator = new ServiceAllocator(services);
+    this.serviceAllocator = new ServiceAllocator(services, this.serviceRanges);
     services.createHooks.push((svc) => this.serviceAllocator.allocate(svc));
     services.releaseHooks.push((svc) => this.serviceAllocator.release(svc));
+    // DefaultIngressClass admission: a class-less Ingress gets the default IngressClass.
+    const ingressClasses = this.storeFor('networking.k8s.io', 'ingressclasses');
+    this.storeFor('networking.k8s.io', 'ingresses').createHooks.push((ingress) => {
+      const spec = (ingress.spec ??= {}) as { ingressClassName?: string };
+      if (spec.ingressClassName || ingress.metadata.annotations?.['kubernetes.io/ingress.class']) return;
+      const defaults = [...ingressClasses.cache.list(ingressClasses.prefix)]
+        .map((cached) => cached.object)
+        .filter((ic) => ic.metadata.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true');
+      if (defaults.length === 1) spec.ingressClassName = defaults[0].metadata.name;
+    });
   }
 
   /** Every resource store. */
@@ -168,6 +213,11 @@ export class ApiServer {
     return (ns.object.status as { phase?: string } | undefined)?.phase === 'Terminating' ? 'Terminating' : 'Active';
   }
 
+  /** TokenRequest (serviceaccounts/{name}/token): a signed token for the ServiceAccount, see ./token-request.ts. */
+  createServiceAccountToken(namespace: string, name: string, body: unknown): KubeObject {
+    return createTokenRequest(this.tokenIssuer, this.tokenLookups, namespace, name, body);
+  }
+
   /** Loads every watch cache and starts listening. Resolves with the bound port. */
   async start(): Promise<number> {
     await Promise.all([...this.stores.values()].map((store) => store.cache.start()));
@@ -178,6 +228,8 @@ export class ApiServer {
       (req, res) => void this.handle(req, res),
     );
     this.server.headersTimeout = 60_000;
+    // exec/attach/portforward arrive as upgrades (WebSocket, SPDY) and are piped to the kubelet.
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head));
     this.server.requestTimeout = 0; // watches are long-running
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -194,6 +246,7 @@ export class ApiServer {
     this.stopping = true;
     this.ready = false;
     for (const res of this.openStreams) res.end();
+    this.kubeletProxy.closeAll();
     for (const store of this.stores.values()) store.cache.stop();
     if (this.server) {
       const server = this.server;
@@ -207,6 +260,25 @@ export class ApiServer {
 
   // ---- request handling ----
 
+  /** Pods' streaming subresources with an Upgrade header, authenticated as any request; other upgrades are refused. */
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => undefined);
+    const url = new URL(req.url ?? '/', 'https://pilote');
+    try {
+      const authenticated = authenticate(req, this.options.tokens, (token) => authenticateServiceAccountToken(this.tokenIssuer, this.tokenLookups, token));
+      if (!authenticated) throw unauthorized();
+      impersonate(req, authenticated);
+      const route = this.route(url.pathname);
+      const subresource = route?.subresource as StreamingSubresource | undefined;
+      if (!route || route.store.resource !== 'pods' || !route.name || !route.namespace || !subresource || subresource === 'log' || !STREAMING_SUBRESOURCES.includes(subresource)) {
+        throw badRequest(`the server does not support upgrading ${url.pathname}`);
+      }
+      await this.kubeletProxy.serveUpgrade(route.namespace, route.name, subresource, url.searchParams, req, socket, head);
+    } catch (error) {
+      writeRawError(socket, toStatusError(error));
+    }
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'https://pilote');
@@ -218,7 +290,7 @@ export class ApiServer {
     });
     try {
       if (this.handlePublic(url, req, res)) return;
-      const authenticated = authenticate(req, this.options.tokens);
+      const authenticated = authenticate(req, this.options.tokens, (token) => authenticateServiceAccountToken(this.tokenIssuer, this.tokenLookups, token));
       if (!authenticated) throw unauthorized();
       const user = impersonate(req, authenticated);
       if (await this.handleNonResource(url, req, res, user)) return;
@@ -509,6 +581,11 @@ export class ApiServer {
       }
       throw methodNotAllowed('the server does not allow this method on the requested resource');
     }
+    if (store.resource === 'pods' && STREAMING_SUBRESOURCES.includes(subresource as StreamingSubresource)) {
+      if (subresource === 'log' && method === 'GET') return this.kubeletProxy.serveLog(namespace ?? '', name, params, req, res);
+      if (subresource !== 'log' && (method === 'GET' || method === 'POST')) throw badRequest('Upgrade request required');
+      throw methodNotAllowed('the server does not allow this method on the requested resource');
+    }
     if (subresource === 'binding' && store.resource === 'pods' && method === 'POST') {
       const body = parseJson(await readBody(req));
       const target = isObject(body) && isObject(body.target) ? body.target : undefined;
@@ -516,6 +593,11 @@ export class ApiServer {
       if (!nodeName) throw new StatusError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`);
       await bindPod(store, namespace, name, nodeName);
       return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+    }
+    if (subresource === 'token' && store.resource === 'serviceaccounts' && method === 'POST') {
+      // kubectl sends the TokenRequest as protobuf.
+      const { object } = decodeBody(await readBody(req), req.headers['content-type'] ?? 'application/json', 'Ignore', { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' });
+      return sendJson(res, 201, this.createServiceAccountToken(namespace ?? '', name, object));
     }
     if (subresource === 'finalize' && store.resource === 'namespaces' && method === 'PUT') {
       const body = parseJson(await readBody(req));
@@ -765,6 +847,7 @@ function subresourcesOf(strategy: ResourceStrategy): SubresourceInfo[] {
   const subs: SubresourceInfo[] = [];
   if (info.resource === 'namespaces') subs.push({ name: 'finalize', verbs: ['update'], responseKind: self });
   if (info.resource === 'pods') subs.push({ name: 'binding', verbs: ['create'], responseKind: { group: '', version: 'v1', kind: 'Binding' } });
+  if (info.resource === 'serviceaccounts') subs.push({ name: 'token', verbs: ['create'], responseKind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } });
   if (strategy.scale) subs.push({ name: 'scale', verbs: STANDARD_SUBRESOURCE_VERBS, responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } });
   if (strategy.statusSubresource) subs.push({ name: 'status', verbs: STANDARD_SUBRESOURCE_VERBS, responseKind: self });
   return subs;

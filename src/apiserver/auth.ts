@@ -36,8 +36,11 @@ function certificateUser(socket: TLSSocket): UserInfo | undefined {
   return user ?? undefined;
 }
 
-/** Authenticates a request; undefined = anonymous. */
-export function authenticate(req: IncomingMessage, tokens: TokenTable): UserInfo | undefined {
+/**
+ * Authenticates a request; undefined = anonymous. `bearerAuthenticator` is
+ * asked about bearer tokens the table does not know (service-account JWTs).
+ */
+export function authenticate(req: IncomingMessage, tokens: TokenTable, bearerAuthenticator?: (token: string) => UserInfo | undefined): UserInfo | undefined {
   const fromCertificate = certificateUser(req.socket as TLSSocket);
   if (fromCertificate) return fromCertificate;
   const header = req.headers.authorization;
@@ -47,6 +50,7 @@ export function authenticate(req: IncomingMessage, tokens: TokenTable): UserInfo
       const known = Buffer.from(token);
       if (known.length === presented.length && timingSafeEqual(known, presented)) return user;
     }
+    return bearerAuthenticator?.(presented.toString());
   }
   return undefined;
 }

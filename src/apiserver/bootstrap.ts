@@ -6,7 +6,7 @@
 import { networkInterfaces } from 'node:os';
 import { StatusError } from '../apimachinery/errors.js';
 import type { ApiServer } from './api-server.js';
-import { KUBERNETES_SERVICE_IP } from './allocators.js';
+import { kubernetesServiceIp } from './allocators.js';
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -41,7 +41,7 @@ export async function bootstrapCluster(api: ApiServer, apiPort: number): Promise
         metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
         spec: {
           type: 'ClusterIP',
-          clusterIP: KUBERNETES_SERVICE_IP,
+          clusterIP: kubernetesServiceIp(api.serviceRanges.serviceCidr),
           ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: apiPort }],
           sessionAffinity: 'None',
         },

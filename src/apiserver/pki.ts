@@ -12,6 +12,8 @@ import type * as X509 from '@peculiar/x509';
 /** PEM material the server and its clients need. */
 export interface ClusterPki {
   caCert: string;
+  /** The CA's private key: signs the kubelet's serving certificate and service-account-free client certificates. */
+  caKey: string;
   serverCert: string;
   serverKey: string;
   adminCert: string;
@@ -47,6 +49,7 @@ export async function loadOrCreatePki(dataDir: string): Promise<ClusterPki> {
   const read = (name: keyof typeof files) => readFileSync(path(name), 'utf8');
   return {
     caCert: read('caCert'),
+    caKey: read('caKey'),
     serverCert: read('serverCert'),
     serverKey: read('serverKey'),
     adminCert: read('adminCert'),

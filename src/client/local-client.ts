@@ -20,6 +20,8 @@ class LocalResourceClient implements ResourceClient {
     private readonly store: ResourceStore,
     /** Recorded in managedFields for every write, as a component's client would send it. */
     private readonly fieldManager: string | undefined,
+    /** For subresources served by the API server itself (serviceaccounts/token). */
+    private readonly api?: ApiServer,
   ) {}
 
   async get(namespace: string | undefined, name: string): Promise<KubeObject> {
@@ -118,6 +120,9 @@ class LocalResourceClient implements ResourceClient {
       const target = isObject(body.target) ? body.target : {};
       return bindPod(this.store, namespace, name, String(target.name ?? ''));
     }
+    if (subresource === 'token' && this.store.resource === 'serviceaccounts' && this.api) {
+      return this.api.createServiceAccountToken(namespace ?? '', name, deepCopy(body));
+    }
     throw notFound(this.store.group, `${this.store.resource}/${subresource}`, name);
   }
 }
@@ -136,7 +141,7 @@ export class LocalClient implements ApiClient {
     const key = `${ref.group}/${ref.resource}`;
     let client = this.clients.get(key);
     if (!client) {
-      client = new LocalResourceClient(this.api.storeFor(ref.group, ref.resource), this.fieldManager);
+      client = new LocalResourceClient(this.api.storeFor(ref.group, ref.resource), this.fieldManager, this.api);
       this.clients.set(key, client);
     }
     return client;

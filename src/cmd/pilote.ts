@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** The one `pilote` executable: dispatches to its subcommands. */
 import { serverCommand } from './server.js';
+import { agentCommand } from './agent.js';
 import { simulateCommand } from './simulate.js';
+import { buildCommand } from './build.js';
 import { SERVER_VERSION } from '../apiserver/api-server.js';
 
 const USAGE = `Pilote — Kubernetes in one program.
@@ -10,7 +12,9 @@ Usage: pilote <command> [options]
 
 Commands:
   server     start a one-node cluster in the foreground (API server on embedded SQLite)
+  agent      join this machine to a cluster as a node (pilote agent --server URL --token T)
   simulate   join a running cluster with simulated nodes (scale rehearsals, like KWOK)
+  build      build an image from a Dockerfile, no daemon (pilote build -t NAME:TAG DIR)
   version    print the version
 
 Run 'pilote <command> --help' for a command's options.
@@ -21,8 +25,12 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'server':
       return serverCommand(rest);
+    case 'agent':
+      return agentCommand(rest);
     case 'simulate':
       return simulateCommand(rest);
+    case 'build':
+      return buildCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`pilote ${SERVER_VERSION.gitVersion}\n`);

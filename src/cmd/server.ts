@@ -3,7 +3,7 @@
  * embedded SQLite storage, with its certificates and kubeconfig under the data
  * directory. Prints the one line a user needs, shuts down cleanly on SIGTERM/SIGINT.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +13,11 @@ import { loadOrCreatePki, writeKubeconfig } from '../apiserver/pki.js';
 import { bootstrapCluster } from '../apiserver/bootstrap.js';
 import { knownControllerNames, startControlPlane } from '../controllers/index.js';
 import { logger } from '../util/log.js';
+import { AGENT_COMPONENTS, defaultAgentConfig, nthAddress, type AgentComponent, type AgentConfig } from '../agent/config.js';
+import type { RunningAgent } from '../agent/index.js';
+import { nodeToken } from './agent.js';
+import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR } from '../apiserver/allocators.js';
+import { LocalClient } from '../client/local-client.js';
 
 const log = logger('server');
 
@@ -31,6 +36,28 @@ Options:
                        how long a node may stop renewing its Lease before it is NotReady (default 50s; e.g. 3s, 500ms)
   --controllers LIST   controllers to run, as kube-controller-manager: "*" all (default), NAME enables,
                        -NAME disables (e.g. "*,-job"); "scheduler" is one of them; "-*" runs the API server alone
+
+Node (this machine runs pods with containerd unless --disable-agent):
+  --disable-agent      no node on this machine: no containerd, kubelet, service proxy, DNS or ingress
+  --disable LIST       components to leave out: dns, ingress, servicelb, proxy (comma-separated)
+  --node-name NAME     name of this machine's Node (default: the hostname)
+  --node-ip IP         the node's InternalIP (default: the first non-loopback IPv4 address)
+  --cluster-cidr CIDR  pod range of the cluster (default 10.42.0.0/16; this node takes its first /24)
+  --pod-cidr CIDR      this node's pod range (default: the first /24 of --cluster-cidr)
+  --service-cidr CIDR  ClusterIP range (default 10.43.0.0/16; .1 is kubernetes, .10 cluster DNS)
+  --service-node-port-range MIN-MAX
+                       NodePort range (default 30000-32767)
+  --bridge-name NAME   CNI bridge of the pods (default pilote0)
+  --nft-table NAME     nftables table of the service proxy (default pilote)
+  --kubelet-port PORT  kubelet HTTPS port for logs/exec/port-forward (default 10250; 0 picks a free one)
+  --cluster-dns-port PORT
+                       port the cluster DNS server listens on, behind the kube-dns Service (default 53)
+  --ingress-http-port PORT, --ingress-https-port PORT
+                       ports of the built-in ingress controller (default 80 and 443; 0 picks free ones)
+  --image-store DIR    Pilote's image store, shared with \`pilote build\` (default: DATA_DIR/images)
+  --registries FILE    registry mirrors and credentials, as k3s' registries.yaml (default: DATA_DIR/registries.yaml)
+  --cleanup            on shutdown, stop every pod and remove the node's rules, bridge and containerd
+                       (default: containers keep running and are re-adopted at the next start)
   -h, --help           show this help
 `;
 
@@ -43,6 +70,18 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** The node part of `pilote server`: AgentConfig overrides plus what runs beside the kubelet. */
+export interface ServerAgentOptions {
+  config: Partial<AgentConfig>;
+  /** Components left out (dns, ingress, servicelb, proxy). */
+  disable: AgentComponent[];
+  dnsPort: number;
+  ingressHttpPort: number;
+  ingressHttpsPort: number;
+  /** On stop, remove pods, rules and the bridge instead of leaving them running for the next start. */
+  cleanup: boolean;
+}
+
 /** Starts the server with the given options and returns once it is ready. */
 export async function startServer(options: {
   dataDir: string;
@@ -52,13 +91,19 @@ export async function startServer(options: {
   simulatedPodRunSeconds?: number;
   controllers?: string[];
   nodeMonitorGracePeriodMs?: number;
+  /** ClusterIP range (default 10.43.0.0/16). */
+  serviceCidr?: string;
+  nodePortRange?: { min: number; max: number };
+  /** Runs a node on this machine (containerd, kubelet, proxy, DNS, ingress) when given. */
+  agent?: ServerAgentOptions;
 }): Promise<RunningServer> {
   const dataDir = resolve(options.dataDir);
   mkdirSync(join(dataDir, 'db'), { recursive: true, mode: 0o700 });
   const pki = await loadOrCreatePki(dataDir);
   const storage = SqliteStorage.open(join(dataDir, 'db', 'state.db'));
   const tokens = new Map([[pki.adminToken, { name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }]]);
-  const api = new ApiServer({ storage, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, tokens, port: options.port, host: options.bindAddress });
+  const serviceRanges = { serviceCidr: options.serviceCidr ?? DEFAULT_SERVICE_CIDR, nodePortRange: options.nodePortRange ?? DEFAULT_NODE_PORT_RANGE };
+  const api = new ApiServer({ storage, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, tokens, port: options.port, host: options.bindAddress, serviceAccountKeyFile: join(dataDir, 'tls', 'service-account.key'), serviceRanges, caKey: pki.caKey });
   const port = await api.start();
   await bootstrapCluster(api, port);
   const controlPlane = await startControlPlane(api, {
@@ -69,6 +114,32 @@ export async function startServer(options: {
     nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs,
   });
   const kubeconfig = writeKubeconfig(dataDir, pki, `https://127.0.0.1:${port}`);
+  // What `pilote agent --token` takes to join another machine.
+  writeFileSync(join(dataDir, 'node-token'), `${nodeToken(pki.caCert, pki.adminToken)}\n`, { mode: 0o600 });
+  let agent: RunningAgent | undefined;
+  if (options.agent) {
+    const config = defaultAgentConfig(dataDir, pki.caCert, { serviceCidr: serviceRanges.serviceCidr, ...options.agent.config });
+    try {
+      // Loaded only with a node: the API server alone starts without gRPC and friends.
+      const { startAgent } = await import('../agent/index.js');
+      agent = await startAgent({
+        client: new LocalClient(api, 'pilote-agent'),
+        config,
+        caKeyPem: pki.caKey,
+        controlPlane: true,
+        disable: options.agent.disable,
+        dnsPort: options.agent.dnsPort,
+        ingressHttpPort: options.agent.ingressHttpPort,
+        ingressHttpsPort: options.agent.ingressHttpsPort,
+      });
+    } catch (error) {
+      await controlPlane.stop();
+      await api.stop();
+      await storage.close();
+      throw error;
+    }
+  }
+  const cleanup = options.agent?.cleanup ?? false;
   let stopped: Promise<void> | undefined;
   return {
     port,
@@ -77,6 +148,7 @@ export async function startServer(options: {
     api,
     stop() {
       stopped ??= (async () => {
+        await agent?.stop({ cleanup });
         await controlPlane.stop();
         await api.stop();
         await storage.close();
@@ -95,6 +167,60 @@ function parseControllers(text: string): string[] {
     if (name !== '*' && !known.includes(name)) throw new Error(`--controllers: unknown controller "${name}"; known: ${known.join(', ')}`);
   }
   return list;
+}
+
+/** Parses "30000-32767". */
+function parsePortRange(text: string): { min: number; max: number } {
+  const match = /^(\d+)-(\d+)$/.exec(text.trim());
+  const min = Number(match?.[1]);
+  const max = Number(match?.[2]);
+  if (!match || min < 1 || max > 65535 || min > max) throw new Error(`--service-node-port-range must look like 30000-32767, got "${text}"`);
+  return { min, max };
+}
+
+/** Parses a port flag (0 allowed: pick a free port). */
+function parsePort(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag} must be a port number between 0 and 65535, got "${text}"`);
+  return port;
+}
+
+/** The node options of `pilote server` from its flags. */
+function agentOptionsFromFlags(values: Record<string, string | boolean | undefined>, dataDir: string): ServerAgentOptions {
+  const text = (name: string) => values[name] as string | undefined;
+  const disable = (text('disable') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const name of disable) {
+    if (!(AGENT_COMPONENTS as readonly string[]).includes(name)) throw new Error(`--disable: unknown component "${name}"; known: ${AGENT_COMPONENTS.join(', ')}`);
+  }
+  const config: Partial<AgentConfig> = {};
+  if (text('node-name')) config.nodeName = text('node-name');
+  if (text('node-ip')) config.nodeIp = text('node-ip');
+  if (text('cluster-cidr')) {
+    config.clusterCidr = text('cluster-cidr');
+    config.podCidr = `${nthAddress(config.clusterCidr!, 0)}/24`;
+  }
+  if (text('pod-cidr')) config.podCidr = text('pod-cidr');
+  if (text('service-cidr')) {
+    config.serviceCidr = text('service-cidr');
+    config.clusterDns = nthAddress(config.serviceCidr!, 10);
+  }
+  if (text('bridge-name')) {
+    if (text('bridge-name')!.length > 15) throw new Error('--bridge-name must be at most 15 characters (a Linux interface name)');
+    config.bridgeName = text('bridge-name');
+  }
+  if (text('nft-table')) config.nftTable = text('nft-table');
+  if (text('kubelet-port') !== undefined) config.kubeletPort = parsePort(text('kubelet-port'), '--kubelet-port', 10250);
+  config.imageStoreDir = resolve(text('image-store') ?? join(dataDir, 'images'));
+  config.registriesFile = resolve(text('registries') ?? join(dataDir, 'registries.yaml'));
+  return {
+    config,
+    disable: disable as AgentComponent[],
+    dnsPort: parsePort(text('cluster-dns-port'), '--cluster-dns-port', 53),
+    ingressHttpPort: parsePort(text('ingress-http-port'), '--ingress-http-port', 80),
+    ingressHttpsPort: parsePort(text('ingress-https-port'), '--ingress-https-port', 443),
+    cleanup: values.cleanup === true,
+  };
 }
 
 /** Parses a Go-style duration ("3s", "500ms", "2m", or plain seconds) into milliseconds. */
@@ -117,6 +243,23 @@ export async function serverCommand(argv: string[]): Promise<void> {
       'simulated-pod-run-seconds': { type: 'string' },
       controllers: { type: 'string' },
       'node-monitor-grace-period': { type: 'string' },
+      'disable-agent': { type: 'boolean' },
+      disable: { type: 'string' },
+      'node-name': { type: 'string' },
+      'node-ip': { type: 'string' },
+      'cluster-cidr': { type: 'string' },
+      'pod-cidr': { type: 'string' },
+      'service-cidr': { type: 'string' },
+      'service-node-port-range': { type: 'string' },
+      'bridge-name': { type: 'string' },
+      'nft-table': { type: 'string' },
+      'kubelet-port': { type: 'string' },
+      'cluster-dns-port': { type: 'string' },
+      'ingress-http-port': { type: 'string' },
+      'ingress-https-port': { type: 'string' },
+      'image-store': { type: 'string' },
+      registries: { type: 'string' },
+      cleanup: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -143,6 +286,9 @@ export async function serverCommand(argv: string[]): Promise<void> {
     simulatedPodRunSeconds,
     controllers: values.controllers === undefined ? undefined : parseControllers(values.controllers),
     nodeMonitorGracePeriodMs: values['node-monitor-grace-period'] === undefined ? undefined : parseDuration(values['node-monitor-grace-period'], '--node-monitor-grace-period'),
+    serviceCidr: values['service-cidr'],
+    nodePortRange: values['service-node-port-range'] === undefined ? undefined : parsePortRange(values['service-node-port-range']),
+    agent: values['disable-agent'] ? undefined : agentOptionsFromFlags(values, dataDir),
   });
   log.info('ready', { port: server.port, dataDir: server.dataDir, startupMs: Date.now() - started });
   process.stdout.write(`export KUBECONFIG=${server.kubeconfig}\n`);

@@ -5,6 +5,7 @@
  */
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { randomBytes, randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,8 @@ export interface KubectlResult {
 export class TestCluster {
   /** Everything the server wrote on stderr (its JSON logs). */
   stderr = '';
+  /** The server flags this cluster started with (pass them again to restart it as the same node). */
+  args: string[] = [];
 
   private constructor(
     readonly process: ChildProcess,
@@ -62,11 +65,13 @@ export class TestCluster {
    * controllers; pass `controllers: true` (or ask for simulated nodes) for the
    * whole control plane.
    */
-  static async start(options: { dataDir?: string; env?: Record<string, string>; port?: number; args?: string[]; controllers?: boolean } = {}): Promise<TestCluster> {
+  static async start(options: { dataDir?: string; env?: Record<string, string>; port?: number; args?: string[]; controllers?: boolean; node?: boolean } = {}): Promise<TestCluster> {
     const ownsDir = !options.dataDir;
     const args = [...(options.args ?? [])];
-    const controllers = options.controllers ?? args.some((a) => a.startsWith('--simulated-nodes'));
+    const controllers = options.controllers ?? (options.node || args.some((a) => a.startsWith('--simulated-nodes')));
     if (!controllers) args.push('--controllers=namespace');
+    if (options.node) args.push(...nodeTestArgs());
+    else if (!args.some((a) => a.startsWith('--node-name') || a === '--disable-agent')) args.push('--disable-agent');
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pilote-test-'));
     // A fixed port (e.g. the previous run's, on restart) keeps clients holding the old kubeconfig working.
     const child = spawn(process.execPath, [PILOTE_BIN, 'server', '--port', String(options.port ?? 0), '--bind-address', '127.0.0.1', '--data-dir', dataDir, ...args], {
@@ -96,6 +101,7 @@ export class TestCluster {
     const port = Number(/server: https:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(kubeconfig, 'utf8'))![1]);
     const home = mkdtempSync(join(tmpdir(), 'pilote-home-'));
     const cluster = new TestCluster(child, dataDir, kubeconfig, home, port, ownsDir);
+    cluster.args = args;
     cluster.stderr = stderr;
     child.stderr!.on('data', (chunk: Buffer) => (cluster.stderr += chunk.toString()));
     return cluster;
@@ -147,6 +153,32 @@ export class TestCluster {
     if (this.ownsDir && !options.keepData) rmSync(this.dataDir, { recursive: true, force: true });
     return code;
   }
+}
+
+/** The shared image store of the tests (busybox, alpine, nginx, redis), filled by scripts/build-example-images.sh. */
+export const TEST_IMAGE_STORE = process.env.PILOTE_TEST_IMAGE_STORE ?? '/var/lib/pilote-test/images';
+
+/** Node settings of their own for one test cluster: bridge, nft table, pod and service /24, free ports. */
+export function nodeTestArgs(): string[] {
+  const id = randomBytes(3).toString('hex');
+  // A /24 whose route is not on the machine yet: another cluster may be running side by side.
+  const routes = execFileSync('ip', ['-4', 'route', 'show'], { encoding: 'utf8' });
+  let subnet = 0;
+  for (let attempt = 0; attempt < 50 && (subnet === 0 || routes.includes(`10.42.${subnet}.0/24`)); attempt++) subnet = randomInt(1, 255);
+  return [
+    `--node-name=node-${id}`,
+    `--bridge-name=pt${id}`,
+    `--nft-table=pilote_${id}`,
+    `--cluster-cidr=10.42.0.0/16`,
+    `--pod-cidr=10.42.${subnet}.0/24`,
+    `--service-cidr=10.43.${subnet}.0/24`,
+    '--kubelet-port=0',
+    '--cluster-dns-port=0',
+    '--ingress-http-port=0',
+    '--ingress-https-port=0',
+    `--image-store=${TEST_IMAGE_STORE}`,
+    '--cleanup',
+  ];
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */

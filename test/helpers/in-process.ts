@@ -17,6 +17,8 @@ export interface InProcessCluster {
   api: ApiServer;
   client: ApiClient;
   dataDir: string;
+  /** HTTPS port of the API server on 127.0.0.1. */
+  port: number;
   stop(): Promise<void>;
 }
 
@@ -25,13 +27,14 @@ export async function startInProcessCluster(): Promise<InProcessCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pilote-inproc-'));
   const pki = await loadOrCreatePki(dataDir);
   const storage = SqliteStorage.open(join(dataDir, 'state.db'));
-  const api = new ApiServer({ storage, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, tokens: new Map(), port: 0, host: '127.0.0.1' });
+  const api = new ApiServer({ storage, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, tokens: new Map(), port: 0, host: '127.0.0.1', caKey: pki.caKey });
   const port = await api.start();
   await bootstrapCluster(api, port);
   return {
     api,
     client: new LocalClient(api),
     dataDir,
+    port,
     async stop() {
       await api.stop();
       await storage.close();
