@@ -87,7 +87,7 @@ export async function runBuildBench(rounds = 5): Promise<BenchRow[]> {
 
     // Layer hashing: the store's addLayerFromTar (sha256 of the tar + gzip + sha256 of the blob) vs sha256sum.
     const big = join(work, 'layer.tar');
-    execFileSync('sh', ['-c', `tar -C /usr -cf ${big} lib/x86_64-linux-gnu 2>/dev/null || tar -C /usr -cf ${big} lib`]);
+    execFileSync('sh', ['-c', `tar -C /usr -cf - lib 2>/dev/null | head -c ${128 * 1024 * 1024} > ${big}`]);
     const sizeMb = Number(execFileSync('stat', ['-c', '%s', big], { encoding: 'utf8' })) / 1024 / 1024;
     const hashing: number[] = [];
     const hashFloor: number[] = [];
@@ -98,7 +98,7 @@ export async function runBuildBench(rounds = 5): Promise<BenchRow[]> {
     }
 
     return [
-      { metric: 'busybox image build, cold (empty store), median', value: median(cold) * 1000, unit: 'ms', floor: median(coldFloor) * 1000, floorName: 'tar -xJf + tar -c | gzip -1 | sha256sum' },
+      { metric: 'busybox image build, cold (empty store), median', value: median(cold) * 1000, unit: 'ms', floor: median(coldFloor) * 1000, floorName: 'tar -xJf, then tar -c, gzip -1, sha256sum' },
       { metric: 'busybox image build, warm (all cached), median', value: median(warm) * 1000, unit: 'ms', floor: median(warmFloor) * 1000, floorName: 'sha256sum of the context' },
       { metric: 'RUN step (busybox, --no-cache), median', value: median(runStep) * 1000, unit: 'ms', floor: median(runFloor) * 1000, floorName: 'bare runc run of true' },
       { metric: `layer hashing + gzip (${sizeMb.toFixed(0)} MB tar), best`, value: Math.max(...hashing), unit: 'MB/s', floor: Math.max(...hashFloor), floorName: 'sha256sum, same file' },

@@ -125,9 +125,12 @@ export interface NodeAllocatable {
   memoryBytes: number;
 }
 
-/** This machine's CPU and memory, the default of limits in the downward API. */
+let machine: NodeAllocatable | undefined;
+
+/** This machine's CPU and memory, the default of limits in the downward API (read once: os.cpus() parses /proc). */
 export function machineAllocatable(): NodeAllocatable {
-  return { cpuMilli: cpus().length * 1000, memoryBytes: totalmem() };
+  machine ??= { cpuMilli: cpus().length * 1000, memoryBytes: totalmem() };
+  return machine;
 }
 
 /**
