@@ -28,7 +28,7 @@ import { startServiceProxy, type ServiceProxy } from '../src/proxy/service-proxy
 import { computeServiceRules, RuleState, type ServiceRules } from '../src/proxy/rules.js';
 import { deleteTable, runNftScript } from '../src/proxy/nftables.js';
 import { createTestHost, enableIpForwarding, freeSubnet, httpGet, routeToSink, run, startHttpBackend, uniqueName } from '../test/helpers/netns.js';
-import { machineLine, markdownTable, median, percentile, type BenchRow } from './report.js';
+import { backgroundLoad, machineLine, markdownTable, median, percentile, type BenchRow } from './report.js';
 
 /** Figures of one run. */
 export interface ServiceProxyBenchResult {
@@ -291,7 +291,9 @@ async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 1000);
   const requests = Number(process.argv[3] ?? 2000);
   console.log(`service proxy benchmark — ${new Date().toISOString()} — ${machineLine()}`);
+  console.log(`before the run: ${await backgroundLoad()}`);
   console.log(markdownTable(serviceProxyRows(await runServiceProxyBench(count, requests))));
+  console.log(`after the run: ${await backgroundLoad()}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

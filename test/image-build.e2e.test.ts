@@ -239,22 +239,24 @@ describe('pilote build: multi-stage, RUN, COPY --from, USER, WORKDIR, ENV, cache
 });
 
 describe('pilote build: ADD archives', () => {
-  it('extracts plain, gzip and bzip2 tars; copies other files as they are', async () => {
+  it('extracts plain, gzip and bzip2 tars (xz: the busybox image); copies other files, compressed or not, as they are', async () => {
     const ctx = context('add', { 'payload/a.txt': 'A\n', 'notes.gz.txt': 'not an archive\n' });
     execFileSync('tar', ['-C', join(ctx, 'payload'), '-cf', join(ctx, 'plain.tar'), 'a.txt']);
     execFileSync('tar', ['-C', join(ctx, 'payload'), '-czf', join(ctx, 'gz.tgz'), 'a.txt']);
     execFileSync('tar', ['-C', join(ctx, 'payload'), '-cjf', join(ctx, 'bz.tar.bz2'), 'a.txt']);
-    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nADD plain.tar /plain/\nADD gz.tgz /gz\nADD bz.tar.bz2 /bz/\nADD notes.gz.txt /notes/\n');
+    execFileSync('sh', ['-c', `gzip -c ${join(ctx, 'notes.gz.txt')} > ${join(ctx, 'text.gz')}`]);
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nADD plain.tar /plain/\nADD gz.tgz /gz\nADD bz.tar.bz2 /bz/\nADD notes.gz.txt text.gz /notes/\n');
     const result = await build({ contextDir: ctx, tags: ['add:1'], store, progress: () => undefined });
     const rootfs = await rootfsOf(result.image);
     for (const dir of ['plain', 'gz', 'bz']) assert.equal(readFileSync(join(rootfs, dir, 'a.txt'), 'utf8'), 'A\n', dir);
     assert.equal(readFileSync(join(rootfs, 'notes/notes.gz.txt'), 'utf8'), 'not an archive\n');
+    assert.equal(execFileSync('gzip', ['-dc', join(rootfs, 'notes/text.gz')], { encoding: 'utf8' }), 'not an archive\n', 'gzip but not a tar: copied as is');
   });
 });
 
 describe('pilote build: bad input names the line and leaves no image', () => {
   const cases: { name: string; dockerfile: string; message: RegExp }[] = [
-    { name: 'unknown instruction', dockerfile: 'FROM busybox\nRUN true\nCOPPY a b\n', message: /^pilote: Dockerfile:3: unknown instruction: COPPY$/m },
+    { name: 'unknown instruction', dockerfile: 'FROM busybox\nRUN true\nCOPPY a b\n', message: /^pilote: Dockerfile:3: unknown instruction: COPPY \(did you mean COPY\?\)$/m },
     { name: 'missing COPY source', dockerfile: 'FROM busybox\nCOPY here.txt /here.txt\nCOPY missing.txt /x\n', message: /^pilote: Dockerfile:3: COPY failed: "missing.txt" not found in the build context/m },
     { name: 'failing RUN', dockerfile: 'FROM busybox\nENV A=1\nRUN echo about to fail\nRUN echo failing >&2 && exit 3\nCMD ["sh"]\n', message: /^pilote: Dockerfile:4: RUN echo failing >&2 && exit 3 exited with code 3$/m },
   ];

@@ -103,9 +103,10 @@ describe('kubelet node foundation on a real containerd', () => {
     });
     ensureLocalRoutes({ clusterCidr: '10.42.0.0/16', serviceCidr: '10.43.0.0/16' });
     ensureLocalRoutes(config);
-    // Inside the shared 10.42.0.0/16 and 10.43.0.0/16 blackholes: no per-test route is added.
+    // Inside the shared 10.42.0.0/16 blackhole and 10.43.0.0/16 sink: no per-test route is added.
     assert.equal(execFileSync('ip', ['-4', 'route', 'show', 'exact', config.serviceCidr], { encoding: 'utf8' }).trim(), '');
-    assert.match(execFileSync('ip', ['-4', 'route', 'show', 'exact', '10.43.0.0/16'], { encoding: 'utf8' }), /blackhole/);
+    assert.match(execFileSync('ip', ['-4', 'route', 'show', 'exact', '10.43.0.0/16'], { encoding: 'utf8' }), /dev pilote-svc/);
+    assert.match(execFileSync('ip', ['-4', 'route', 'show', 'exact', '10.42.0.0/16'], { encoding: 'utf8' }), /blackhole/);
     writeCniConfig(config);
     containerd = await startContainerd(config);
     cri = new CriClient(containerd.socket);

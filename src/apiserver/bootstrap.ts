@@ -56,4 +56,17 @@ export async function bootstrapCluster(api: ApiServer, apiPort: number): Promise
   } else {
     await endpoints.update('default', 'kubernetes', (current) => ({ ...current, subsets }));
   }
+  // kube-apiserver keeps an EndpointSlice beside the Endpoints: what service proxies read.
+  const slices = api.storeFor('discovery.k8s.io', 'endpointslices');
+  const slice = {
+    metadata: { name: 'kubernetes', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [hostAddress()], conditions: { ready: true } }],
+    ports: [{ name: 'https', port: apiPort, protocol: 'TCP' }],
+  };
+  if (!slices.cache.get(slices.key('default', 'kubernetes'))) {
+    await createIfMissing(() => slices.create('default', slice));
+  } else {
+    await slices.update('default', 'kubernetes', (current) => ({ ...current, endpoints: slice.endpoints, ports: slice.ports }));
+  }
 }

@@ -92,7 +92,7 @@ export class KubeletProxy {
     const credentials = await this.credentials();
     await new Promise<void>((resolve, reject) => {
       const upstream = httpsRequest(
-        { host: target.host, port: target.port, path: target.path, method: 'GET', ca: this.options.caCert, cert: credentials.cert, key: credentials.key, servername: undefined, agent: false },
+        { host: target.host, port: target.port, path: target.path, method: 'GET', ...kubeletTls(this.options.caCert, credentials), agent: false },
         (kubelet) => {
           if (kubelet.statusCode !== 200) {
             const chunks: Buffer[] = [];
@@ -244,10 +244,22 @@ export function checkLogStatus(pod: PodView, container: string, previous: boolea
   }
 }
 
-/** Opens the TLS connection to a kubelet (the kubelet's certificate must chain to the cluster CA). */
+/**
+ * TLS options towards kubelets: our client certificate (kubelets require one
+ * signed by the cluster CA). Like kube-apiserver without
+ * --kubelet-certificate-authority, the kubelet's serving certificate is not
+ * required to chain to the CA: an agent joined with `pilote agent` has no CA
+ * key and serves a self-signed one. Kubelets of `pilote server` serve a
+ * CA-signed one.
+ */
+function kubeletTls(ca: string, credentials: KeyPair) {
+  return { ca, cert: credentials.cert, key: credentials.key, rejectUnauthorized: false, checkServerIdentity: () => undefined };
+}
+
+/** Opens the TLS connection to a kubelet. */
 function connectKubelet(target: KubeletTarget, ca: string, credentials: KeyPair): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: target.host, port: target.port, ca, cert: credentials.cert, key: credentials.key, ALPNProtocols: ['http/1.1'] }, () => {
+    const socket = tlsConnect({ host: target.host, port: target.port, ...kubeletTls(ca, credentials), ALPNProtocols: ['http/1.1'] }, () => {
       socket.off('error', onError);
       socket.on('error', () => undefined);
       resolve(socket);

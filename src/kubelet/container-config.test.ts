@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
@@ -141,6 +141,35 @@ describe('container config', () => {
     assert.equal(cfg.linux!.securityContext!.readonlyRootfs, true);
     assert.deepEqual(cfg.linux!.securityContext!.capabilities, { addCapabilities: [], dropCapabilities: ['ALL'] });
     assert.deepEqual(cfg.linux!.securityContext!.runAsUser, { value: 0 });
+  });
+
+  it('gives host-network pods the node address and the node hosts file', async () => {
+    const pod: Pod = {
+      metadata: { name: 'hostnet', namespace: 'default', uid: 'uid-3' },
+      spec: { hostNetwork: true, hostAliases: [{ ip: '10.1.2.3', hostnames: ['db', 'db.local'] }], containers: [{ name: 'c', image: 'busybox', env: [{ name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }] }] },
+    };
+    const mounted = await volumes.setUp(pod);
+    const cfg = await buildContainerConfig({
+      pod,
+      container: pod.spec!.containers[0],
+      kind: 'regular',
+      restartCount: 0,
+      image: { imageRef: 'busybox@sha256:1' },
+      podIP: '',
+      config,
+      client: cluster.client,
+      volumes: mounted,
+      sandboxConfig: buildSandboxConfig(pod, config, 0),
+      services: [],
+    });
+    assert.deepEqual(cfg.envs, [{ key: 'IP', value: '192.0.2.10' }]);
+    const hosts = cfg.mounts!.find((m) => m.containerPath === '/etc/hosts');
+    assert.ok(hosts);
+    const text = readFileSync(hosts.hostPath!, 'utf8');
+    assert.ok(text.startsWith(readFileSync('/etc/hosts', 'utf8')), 'the node hosts file');
+    assert.match(text, /# Entries added by HostAliases\.\n10\.1\.2\.3\tdb\tdb\.local\n$/);
+    assert.deepEqual(cfg.linux!.securityContext!.namespaceOptions, { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' });
+    await volumes.tearDown('uid-3');
   });
 
   it('refuses the tutorial nginxsecure pod with the kubelet message', async () => {

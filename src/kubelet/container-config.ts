@@ -60,7 +60,9 @@ export async function buildContainerConfig(input: ContainerConfigInput): Promise
   const imageUser = typeof input.image.user === 'number' ? { uid: input.image.user, username: '' } : parseImageUser(input.image.user);
   verifyRunAsNonRoot(pod, container, imageUser);
 
-  const podIPs = input.podIPs?.length ? input.podIPs : input.podIP ? [input.podIP] : [];
+  // A host-network pod has the node's addresses (the runtime reports none for its sandbox).
+  const podIP = input.podIP || (pod.spec?.hostNetwork ? config.nodeIp : '');
+  const podIPs = input.podIPs?.length ? input.podIPs : podIP ? [podIP] : [];
   const env = await buildEnvironment({
     pod,
     container,

@@ -48,25 +48,71 @@ function coveredByDropRoute(cidr: string): boolean {
 }
 
 /**
- * Adds `blackhole` routes for the cluster and service CIDRs when no route for
- * exactly that prefix exists and no drop route covers it (tests' /24s sit
- * inside the shared 10.42.0.0/16 and 10.43.0.0/16 blackholes), and enables IPv4 forwarding (and bridged traffic
- * through iptables/nftables when br_netfilter is loaded, for hairpin service traffic).
+ * The device the service range is routed to. A packet sent there is dropped
+ * (an ifb device only forwards what tc redirects to it), so nothing for a
+ * ClusterIP without a rule leaves the machine — but unlike a blackhole route,
+ * the host can still connect() to a ClusterIP: the route lookup at connect
+ * succeeds, then the service proxy's output hook rewrites the destination.
  */
-export function ensureLocalRoutes(config: Pick<AgentConfig, 'clusterCidr' | 'serviceCidr'>): void {
-  for (const cidr of new Set([canonicalCidr(config.clusterCidr), canonicalCidr(config.serviceCidr)])) {
-    // A route for exactly this range, or a drop route around it, already keeps it on the machine.
-    if (ip(['-4', 'route', 'show', 'exact', cidr, 'table', 'main']).trim() || coveredByDropRoute(cidr)) continue;
+export const SERVICE_SINK_DEVICE = 'pilote-svc';
+
+/** Whether a route of the main table for a prefix covering `cidr` goes to `device`. */
+function coveredByDeviceRoute(cidr: string, device: string): boolean {
+  const { base, prefix } = parseCidr(cidr);
+  return ip(['-4', 'route', 'show', 'dev', device, 'table', 'main']).split('\n').some((line) => {
+    const dst = line.trim().split(/\s+/)[0];
+    if (!dst || dst === 'default') return false;
+    const route = parseCidr(dst.includes('/') ? dst : `${dst}/32`);
+    const mask = route.prefix === 0 ? 0 : (0xffffffff << (32 - route.prefix)) >>> 0;
+    return route.prefix <= prefix && ((base & mask) >>> 0) === route.base;
+  });
+}
+
+/** Routes the service range to the sink device. */
+function ensureServiceSink(serviceCidr: string): void {
+  if (!linkExists(SERVICE_SINK_DEVICE)) {
     try {
-      ip(['route', 'add', 'blackhole', cidr]);
-      log.info('routed range locally (blackhole)', { cidr });
+      ip(['link', 'add', SERVICE_SINK_DEVICE, 'type', 'ifb']);
     } catch (error) {
-      // Another agent on this machine may have added it meanwhile.
-      if (!ip(['-4', 'route', 'show', 'exact', cidr, 'table', 'main']).trim()) {
-        throw new Error(`could not add "blackhole ${cidr}" route (needs root): ${(error as Error).message}`);
+      // Another agent may have created it meanwhile; without ifb, a blackhole still keeps packets home.
+      if (!linkExists(SERVICE_SINK_DEVICE)) {
+        log.warn('no ifb device for the service range: ClusterIPs are blackholed, so the host itself cannot reach them', { error: (error as Error).message });
+        ensureBlackhole(serviceCidr);
+        return;
       }
     }
   }
+  ip(['link', 'set', SERVICE_SINK_DEVICE, 'up']);
+  if (coveredByDeviceRoute(serviceCidr, SERVICE_SINK_DEVICE)) return;
+  // A blackhole for exactly this range (an older Pilote's) is replaced; a wider one stays, this more specific route wins.
+  ip(['route', 'replace', serviceCidr, 'dev', SERVICE_SINK_DEVICE]);
+  log.info('routed the service range to the sink device', { cidr: serviceCidr, device: SERVICE_SINK_DEVICE });
+}
+
+/** Adds a blackhole route for `cidr` unless a route for it or a drop route around it exists. */
+function ensureBlackhole(cidr: string): void {
+  if (ip(['-4', 'route', 'show', 'exact', cidr, 'table', 'main']).trim() || coveredByDropRoute(cidr)) return;
+  try {
+    ip(['route', 'add', 'blackhole', cidr]);
+    log.info('routed range locally (blackhole)', { cidr });
+  } catch (error) {
+    // Another agent on this machine may have added it meanwhile.
+    if (!ip(['-4', 'route', 'show', 'exact', cidr, 'table', 'main']).trim()) {
+      throw new Error(`could not add "blackhole ${cidr}" route (needs root): ${(error as Error).message}`);
+    }
+  }
+}
+
+/**
+ * Keeps the cluster and service ranges on the machine: the pod range goes to a
+ * blackhole (the bridge's own /24 is more specific and wins for local pods),
+ * the service range to the sink device (see SERVICE_SINK_DEVICE). Enables IPv4
+ * forwarding, and bridged traffic through the netfilter hooks when
+ * br_netfilter is loaded (hairpin service traffic).
+ */
+export function ensureLocalRoutes(config: Pick<AgentConfig, 'clusterCidr' | 'serviceCidr'>): void {
+  ensureBlackhole(canonicalCidr(config.clusterCidr));
+  ensureServiceSink(canonicalCidr(config.serviceCidr));
   writeSysctl('/proc/sys/net/ipv4/ip_forward', '1');
   if (existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) writeSysctl('/proc/sys/net/bridge/bridge-nf-call-iptables', '1');
 }
@@ -78,7 +124,8 @@ export function linkExists(name: string): boolean {
 
 /**
  * Removes the node's bridge and CNI address state (for `--cleanup` and tests).
- * Call after every pod sandbox is gone. The shared blackhole routes stay.
+ * Call after every pod sandbox is gone. The range routes stay: other nodes
+ * of this machine may share them, and they only ever keep packets home.
  */
 export function cleanupNodeNetwork(config: Pick<AgentConfig, 'bridgeName' | 'dataDir'>): void {
   if (linkExists(config.bridgeName)) {

@@ -153,19 +153,24 @@ export async function startTestNode(kubeletOptions: Partial<KubeletOptions> = {}
         .map((e) => ({ reason: String(e.reason), message: String(e.message), type: String(e.type) }));
     },
     async stop() {
-      try {
-        await kubelet.stop({ cleanup: true });
-      } finally {
-        cri.close();
-        await containerd.stop({ cleanup: true });
+      // Every step runs even if one before it failed: nothing may be left on the machine.
+      const steps: [string, () => Promise<unknown> | unknown][] = [
+        ['kubelet', () => kubelet.stop({ cleanup: true })],
+        ['cri', () => cri.close()],
+        ['containerd', () => containerd.stop({ cleanup: true })],
+        ['bridge', () => execFileSync('ip', ['link', 'delete', config.bridgeName], { stdio: 'ignore' })],
+        ['api', () => api.stop()],
+        ['files', () => rmSync(dir, { recursive: true, force: true })],
+      ];
+      const failures: string[] = [];
+      for (const [name, step] of steps) {
         try {
-          execFileSync('ip', ['link', 'delete', config.bridgeName], { stdio: 'ignore' });
-        } catch {
-          /* never created */
+          await step();
+        } catch (error) {
+          if (name !== 'bridge') failures.push(`${name}: ${(error as Error).message}`);
         }
-        await api.stop();
-        rmSync(dir, { recursive: true, force: true });
       }
+      if (failures.length) throw new Error(`test node cleanup failed: ${failures.join('; ')}`);
     },
   };
   return node;

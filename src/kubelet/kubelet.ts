@@ -320,12 +320,11 @@ export class Kubelet {
       throw error;
     }
     if (outcome.changed) runtime = await this.reader.readPod(uid);
-    let status = this.status(record, runtime, outcome.finished);
-    if (!outcome.finished && isTerminalPhase(status.phase as string)) {
+    if (!outcome.finished && isTerminalPhase(this.status(record, runtime, false).phase)) {
+      // Every container is done under the restart policy: the pod is terminal, its sandbox goes down.
       await killPod(this.context, pod, runtime);
       runtime = await this.reader.readPod(uid);
       outcome.finished = true;
-      status = this.status(record, runtime, true);
     }
     if (outcome.finished) {
       record.finished = true;

@@ -12,7 +12,8 @@ import type { Container, Pod } from 'kubernetes-types/core/v1.js';
 import type { KubeObject } from '../apimachinery/types.js';
 import type { EventRecorder, EventType } from '../controllers/runtime/events.js';
 import type { ExecSyncResponse } from './cri/types.js';
-import { ProbeManager, probeTcp, resolveProbePort, type ExecRunner, type ProbeKind } from './probes.js';
+import * as grpc from '@grpc/grpc-js';
+import { ProbeManager, probeGrpc, probeTcp, resolveProbePort, type ExecRunner, type ProbeKind } from './probes.js';
 
 class Events implements EventRecorder {
   readonly list: { type: EventType; reason: string; message: string }[] = [];
@@ -177,6 +178,35 @@ describe('ProbeManager', () => {
       manager.stop();
       hang = false;
       server.closeAllConnections();
+    }
+  });
+
+  it('checks gRPC health (grpc.health.v1) as the kubelet grpc probe', async () => {
+    let serving = 1; // SERVING
+    const grpcServer = new grpc.Server();
+    grpcServer.addService(
+      {
+        Check: {
+          path: '/grpc.health.v1.Health/Check',
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (v: Buffer) => v,
+          requestDeserialize: (b: Buffer) => b,
+          responseSerialize: (status: number) => Buffer.from([0x08, status]),
+          responseDeserialize: (b: Buffer) => b[1],
+        },
+      },
+      { Check: (_call: unknown, callback: (error: null, status: number) => void) => callback(null, serving) },
+    );
+    const port = await new Promise<number>((resolve, reject) =>
+      grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+    );
+    try {
+      assert.deepEqual(await probeGrpc('127.0.0.1', port, '', 2000), { success: true, output: '' });
+      serving = 2; // NOT_SERVING
+      assert.deepEqual(await probeGrpc('127.0.0.1', port, '', 2000), { success: false, output: 'service unhealthy (responded with "NOT_SERVING")' });
+    } finally {
+      grpcServer.forceShutdown();
     }
   });
 

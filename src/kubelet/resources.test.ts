@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
-import { linuxContainerResources, milliCpuToQuota, milliCpuToShares, oomScoreAdjust, podQosClass } from './resources.js';
+import { linuxContainerResources, milliCpuToQuota, milliCpuToShares, oomScoreAdjust, podQosClass, podSandboxResources } from './resources.js';
 
 const pod = (containers: Container['resources'][], init: Container['resources'][] = []): Pod => ({
   metadata: { name: 'p' },
@@ -61,5 +61,17 @@ describe('CRI resources', () => {
     const r = linuxContainerResources(burst.spec!.containers[0], burst, 1000);
     assert.equal(r.oomScoreAdj, 750);
     assert.equal(r.memoryLimitInBytes, undefined);
+  });
+});
+
+describe('sandbox resources', () => {
+  it('adds up containers, lets a bigger init container win, and stays unlimited when one container is', () => {
+    const limited = pod(
+      [{ requests: { cpu: '100m' }, limits: { cpu: '200m', memory: '64Mi' } }, { requests: { cpu: '300m' }, limits: { cpu: '300m', memory: '64Mi' } }],
+      [{ requests: { cpu: '1' }, limits: { cpu: '1', memory: '32Mi' } }],
+    );
+    assert.deepEqual(podSandboxResources(limited), { cpuShares: 1024, cpuPeriod: 100_000, cpuQuota: 100_000, memoryLimitInBytes: 128 * 1024 * 1024 });
+    const open = pod([{ limits: { cpu: '200m', memory: '64Mi' } }, {}]);
+    assert.deepEqual(podSandboxResources(open), { cpuShares: 204, cpuPeriod: 100_000, cpuQuota: 0 });
   });
 });

@@ -106,3 +106,34 @@ export function oomScoreAdjust(pod: Pod, container: Container, memoryCapacityByt
 export function podQosClass(pod: Pod): QosClass {
   return podQOSClass(pod as unknown as KubeObject);
 }
+
+/**
+ * The pod-level resources of the sandbox (calculateSandboxResources over
+ * PodRequests/PodLimits): regular containers and sidecars add up, a plain init
+ * container counts alone when it needs more; limits a container leaves out make
+ * the pod's unlimited.
+ */
+export function podSandboxResources(pod: Pod): LinuxContainerResources {
+  const regular = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always')];
+  const inits = (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy !== 'Always');
+  const sum = (cs: Container[], pick: (n: ReturnType<typeof containerResourceNumbers>) => number) => cs.reduce((t, c) => t + pick(containerResourceNumbers(c.resources)), 0);
+  const max = (cs: Container[], pick: (n: ReturnType<typeof containerResourceNumbers>) => number) => cs.reduce((m, c) => Math.max(m, pick(containerResourceNumbers(c.resources))), 0);
+  const all = [...regular, ...inits];
+  const unlimited = (pick: (n: ReturnType<typeof containerResourceNumbers>) => number) => all.some((c) => pick(containerResourceNumbers(c.resources)) === 0);
+  const cpuRequest = Math.max(sum(regular, (n) => n.cpuRequestMilli), max(inits, (n) => n.cpuRequestMilli));
+  const cpuLimit = unlimited((n) => n.cpuLimitMilli) ? 0 : Math.max(sum(regular, (n) => n.cpuLimitMilli), max(inits, (n) => n.cpuLimitMilli));
+  const memoryLimit = unlimited((n) => n.memoryLimit) ? 0 : Math.max(sum(regular, (n) => n.memoryLimit), max(inits, (n) => n.memoryLimit));
+  const out: LinuxContainerResources = { cpuShares: milliCpuToShares(cpuRequest), cpuPeriod: CPU_PERIOD_US, cpuQuota: milliCpuToQuota(cpuLimit) };
+  if (memoryLimit > 0) out.memoryLimitInBytes = memoryLimit;
+  return out;
+}
+
+/** The pod's overhead (spec.overhead, set by its RuntimeClass) as CRI resources, if it has one. */
+export function podOverheadResources(pod: Pod): LinuxContainerResources | undefined {
+  const overhead = pod.spec?.overhead as Record<string, unknown> | undefined;
+  if (!overhead || Object.keys(overhead).length === 0) return undefined;
+  const n = containerResourceNumbers({ requests: overhead as Record<string, string>, limits: overhead as Record<string, string> });
+  const out: LinuxContainerResources = { cpuShares: milliCpuToShares(n.cpuRequestMilli), cpuPeriod: CPU_PERIOD_US, cpuQuota: milliCpuToQuota(n.cpuLimitMilli) };
+  if (n.memoryLimit > 0) out.memoryLimitInBytes = n.memoryLimit;
+  return out;
+}

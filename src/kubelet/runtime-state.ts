@@ -89,6 +89,21 @@ export function latestContainer(pod: RuntimePod | undefined, name: string): Runt
   return pod?.containers.find((c) => c.name === name);
 }
 
+/**
+ * The imageID to show: `<repository>@sha256:…`. containerd names the digest
+ * of an imported (not pulled) image after the import ("docker.io/library/
+ * import-2026-01-01@sha256:…"); the image's own repository is put back.
+ */
+export function repoDigest(imageName: string, imageRef: string): string {
+  const at = imageRef.indexOf('@');
+  if (at < 0 || !imageName || imageName.startsWith('sha256:')) return imageRef;
+  const withoutDigest = imageName.split('@')[0];
+  const lastSlash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.lastIndexOf(':');
+  const repository = colon > lastSlash ? withoutDigest.slice(0, colon) : withoutDigest;
+  return `${repository}${imageRef.slice(at)}`;
+}
+
 /** Converts a CRI ContainerStatus. */
 export function fromCriStatus(status: CriContainerStatus, sandboxId: string): RuntimeContainer {
   const restartCount = Number(status.annotations[ANNOTATIONS.restartCount] ?? 0);
@@ -104,8 +119,7 @@ export function fromCriStatus(status: CriContainerStatus, sandboxId: string): Ru
     reason: status.reason,
     message: status.message,
     image: status.image?.image ?? '',
-    // The image manager's answer wins: containerd names imported images' digests after the import ("import-<date>@sha256:…").
-    imageRef: status.annotations[ANNOTATIONS.imageId] || status.imageRef,
+    imageRef: repoDigest(status.image?.image ?? '', status.annotations[ANNOTATIONS.imageId] || status.imageRef),
     restartCount: Number.isFinite(restartCount) ? restartCount : 0,
     hash: status.annotations[ANNOTATIONS.containerHash] ?? '',
     logPath: status.logPath,

@@ -10,6 +10,7 @@ import type { Pod, PodDNSConfig } from 'kubernetes-types/core/v1.js';
 import type { AgentConfig } from '../agent/config.js';
 import type { DNSConfig, PodSandboxConfig, PortMapping, Protocol } from './cri/types.js';
 import { LABELS } from './runtime-state.js';
+import { podOverheadResources, podSandboxResources } from './resources.js';
 import { linuxSandboxSecurityContext, podSysctls } from './security.js';
 import { podHostnameAndDomain } from './volumes.js';
 
@@ -152,6 +153,8 @@ export function buildSandboxConfig(pod: Pod, config: AgentConfig, attempt: numbe
     linux: {
       securityContext: linuxSandboxSecurityContext(pod),
       sysctls: podSysctls(pod),
+      resources: podSandboxResources(pod),
+      ...(podOverheadResources(pod) ? { overhead: podOverheadResources(pod) } : {}),
     },
   };
 }

@@ -136,6 +136,16 @@ describe('VolumeManager', () => {
     assert.deepEqual(claims['kubernetes.io'].pod, { name: 'web', uid: pod.metadata!.uid });
     assert.equal(readFileSync(join(access, 'ca.crt'), 'utf8'), 'CA PEM');
     assert.equal(readFileSync(join(access, 'namespace'), 'utf8'), 'default');
+    // Secrets and tokens stay in memory, as on Kubernetes nodes; ConfigMaps are plain directories.
+    assert.ok(mountPoints().includes(v.secret.hostPath), 'secret volume on tmpfs');
+    assert.ok(mountPoints().includes(access), 'projected volume on tmpfs');
+    assert.ok(!mountPoints().includes(v.html.hostPath));
+    // A second setUp (a restarted kubelet) mounts nothing twice.
+    const ofPod = () => mountPoints().filter((p) => p?.startsWith(mounted.podDir)).length;
+    const before = ofPod();
+    assert.equal(before, 3, 'tmpfs for the Memory emptyDir, the Secret and the projected volume');
+    await manager.setUp(pod);
+    assert.equal(ofPod(), before);
   });
 
   it('updates ConfigMap contents and labels in place, and renews tokens at 80 % of their life', async () => {
@@ -233,6 +243,7 @@ describe('VolumeManager', () => {
     const tmpfs = mounted.volumes.fast.hostPath;
     await manager.tearDown(pod.metadata!.uid!);
     assert.ok(!mountPoints().includes(tmpfs));
+    assert.ok(!mountPoints().some((p) => p?.startsWith(mounted.podDir)), 'every tmpfs of the pod unmounted');
     assert.ok(!existsSync(mounted.podDir));
     assert.ok(lstatSync(join(hostDir(), 'made')).isDirectory(), 'hostPath content stays');
   });

@@ -146,6 +146,12 @@ interface HeldToken {
   expiresMs: number;
 }
 
+/** True when a volume shows labels or annotations, the pod fields that change after creation. */
+function readsMutableMetadata(volume: Volume): boolean {
+  const items = [...(volume.downwardAPI?.items ?? []), ...(volume.projected?.sources ?? []).flatMap((s) => s.downwardAPI?.items ?? [])];
+  return items.some((item) => /^metadata\.(labels|annotations)/.test(item.fieldRef?.fieldPath ?? ''));
+}
+
 /** Everything a payload is computed from. */
 interface PayloadContext {
   pod: Pod;
@@ -282,6 +288,16 @@ async function mountsUnder(dir: string): Promise<string[]> {
   return [...new Set(points)].sort((a, b) => b.length - a.length);
 }
 
+/** Size of the tmpfs holding a Secret or projected volume (API objects are at most ~1.5 MiB). */
+const TMPFS_API_DATA_BYTES = 16 * 1024 * 1024;
+
+/** Mounts a tmpfs of `sizeBytes` on `dir` unless one is there already (a restarted kubelet). True when mounted now. */
+async function ensureTmpfs(dir: string, sizeBytes: number): Promise<boolean> {
+  if ((await mountsUnder(dir)).includes(dir)) return false;
+  await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0755`, 'tmpfs', dir]);
+  return true;
+}
+
 // ---------------------------------------------------------------------------
 // The manager
 // ---------------------------------------------------------------------------
@@ -388,10 +404,9 @@ export class VolumeManager {
         const existed = (await statOrUndefined(dir)) !== undefined;
         await fs.mkdir(dir, { recursive: true });
         let fresh = !existed;
-        if (medium === 'Memory' && !(await mountsUnder(dir)).includes(dir)) {
+        if (medium === 'Memory') {
           const limit = volume.emptyDir?.sizeLimit !== undefined ? Math.ceil(quantityToNumber(parseQuantity(volume.emptyDir.sizeLimit))) : (this.opts.allocatable ?? machineAllocatable()).memoryBytes;
-          await run('mount', ['-t', 'tmpfs', '-o', `size=${limit}`, 'tmpfs', dir]);
-          fresh = true;
+          if (await ensureTmpfs(dir, limit)) fresh = true;
         }
         // Set up once (a later setUp of the same pod keeps what containers did to it).
         if (fresh) {
@@ -412,6 +427,11 @@ export class VolumeManager {
       case 'projected': {
         const dir = this.volumeDir(entry, kind, volume.name);
         const payload = await volumePayload(volume, this.payloadContext(entry, sources));
+        // As Kubernetes: Secret and projected (token) contents live in memory, never on the node's disk.
+        if (kind === 'secret' || kind === 'projected') {
+          await fs.mkdir(dir, { recursive: true });
+          await ensureTmpfs(dir, TMPFS_API_DATA_BYTES);
+        }
         await writeAtomically(dir, payload, { fsGroup });
         return { name: volume.name, kind, hostPath: dir, readOnly: true };
       }
@@ -473,7 +493,7 @@ export class VolumeManager {
         if (dataVolumes.length === 0) return;
         try {
           const namespace = entry.pod.metadata?.namespace ?? 'default';
-          if (dataVolumes.some((v) => v.downwardAPI || v.projected?.sources?.some((s) => s.downwardAPI))) {
+          if (dataVolumes.some(readsMutableMetadata)) {
             const fresh = (await this.opts.client.resource(RESOURCES.pods).get(namespace, entry.pod.metadata?.name ?? '')) as unknown as Pod;
             if (fresh.metadata?.uid === entry.pod.metadata?.uid) entry.pod = fresh;
           }

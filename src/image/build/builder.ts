@@ -285,7 +285,6 @@ class Builder {
     }
     state.config.config = state.config.config ?? {};
     if (!state.config.config.Env?.some((e) => e.startsWith('PATH='))) state.config.config.Env = [DEFAULT_PATH, ...(state.config.config.Env ?? [])];
-    delete state.config.author;
     return state;
   }
 

@@ -7,9 +7,11 @@
  * (plain, gzip, bzip2, xz — by content, as Docker decides) into the
  * destination directory.
  */
-import { chmodSync, closeSync, copyFileSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readSync, readdirSync, readlinkSync, rmSync, symlinkSync, type Stats } from 'node:fs';
-import { join, posix } from 'node:path';
-import { extractTar, runTool } from './rootfs.js';
+import { spawn } from 'node:child_process';
+import { createGunzip } from 'node:zlib';
+import { chmodSync, closeSync, createReadStream, copyFileSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readSync, readdirSync, readlinkSync, rmSync, symlinkSync, type Stats } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import { extractTar } from './rootfs.js';
 import { resolveInRoot } from './rootfs-path.js';
 
 /** One thing to copy: a host path and how to enumerate a directory's children. */
@@ -56,7 +58,10 @@ export async function copyInto(rootfs: string, sources: CopySource[], options: C
       const children = source.children ?? listTree(source.hostPath);
       const base = resolveInRoot(rootfs, options.dest);
       for (const child of children) {
-        copyEntry(join(source.hostPath, child), join(base, child), options);
+        const target = join(base, child);
+        // A child re-included by a .dockerignore `!pattern` may come without its (ignored) parent.
+        if (child.includes('/')) mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
+        copyEntry(join(source.hostPath, child), target, options);
       }
       // The directory itself: its mode and owner apply to the destination only when we created it.
       continue;
@@ -127,7 +132,66 @@ function copyEntry(from: string, to: string, options: CopyOptions): void {
   lutimesSync(to, st.atime, st.mtime);
 }
 
-/** Whether a file is a tar archive, plain or compressed with gzip, bzip2 or xz (by content). */
+type Compression = 'gzip' | 'bzip2' | 'xz';
+
+function compressionOf(head: Buffer, n: number): Compression | undefined {
+  if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (n >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
+  if (n >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+  return undefined;
+}
+
+function isTarHeader(block: Buffer): boolean {
+  return block.length >= 512 && block.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+/** The first 512 decompressed bytes (gzip in-process, bzip2/xz by their tools, stopped early). */
+function decompressedHead(path: string, compression: Compression): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let done = false;
+    const finish = (stop: () => void) => {
+      if (done) return;
+      done = true;
+      stop();
+      resolve(Buffer.concat(chunks).subarray(0, 512));
+    };
+    if (compression === 'gzip') {
+      const input = createReadStream(path);
+      const gunzip = createGunzip();
+      const stop = () => {
+        input.destroy();
+        gunzip.destroy();
+      };
+      gunzip.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        length += chunk.length;
+        if (length >= 512) finish(stop);
+      });
+      gunzip.on('end', () => finish(stop));
+      gunzip.on('error', () => finish(stop));
+      input.on('error', () => finish(stop));
+      input.pipe(gunzip);
+      return;
+    }
+    const child = spawn(compression, ['-dc', path], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const stop = () => child.kill();
+    child.stdout.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length >= 512) finish(stop);
+    });
+    child.on('close', () => finish(() => undefined));
+    child.on('error', () => finish(() => undefined));
+  });
+}
+
+/**
+ * Whether ADD extracts this file: a tar, plain or compressed with gzip,
+ * bzip2 or xz, decided by content as Docker does (a compressed file that is
+ * not a tar is copied as is).
+ */
 export async function isTarArchive(path: string): Promise<boolean> {
   const head = Buffer.alloc(512);
   const fd = openSync(path, 'r');
@@ -137,15 +201,7 @@ export async function isTarArchive(path: string): Promise<boolean> {
   } finally {
     closeSync(fd);
   }
-  const compressed =
-    (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) ||
-    (n >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') ||
-    (n >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])));
-  if (!compressed) return n === 512 && head.subarray(257, 262).toString('latin1') === 'ustar';
-  try {
-    await runTool('tar', ['-tf', path]); // decompresses with gzip/bzip2/xz as needed and checks the tar headers
-    return true;
-  } catch {
-    return false; // compressed but not a tar: copied as is, as Docker does
-  }
+  const compression = compressionOf(head, n);
+  if (!compression) return n === 512 && isTarHeader(head);
+  return isTarHeader(await decompressedHead(path, compression));
 }

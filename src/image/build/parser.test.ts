@@ -47,8 +47,9 @@ describe('Dockerfile parser', () => {
   it('names the line of an unknown instruction', () => {
     assert.throws(
       () => parseDockerfile('FROM busybox\n\nCOPPY a b\n'),
-      (e: unknown) => e instanceof DockerfileError && e.message === 'Dockerfile:3: unknown instruction: COPPY',
+      (e: unknown) => e instanceof DockerfileError && e.message === 'Dockerfile:3: unknown instruction: COPPY (did you mean COPY?)',
     );
+    assert.throws(() => parseDockerfile('FROM busybox\nFROBNICATE x\n'), /^Error: Dockerfile:2: unknown instruction: FROBNICATE$/);
   });
 
   it('rejects instructions before FROM, unknown flags, duplicate stage names and a missing FROM', () => {
@@ -57,5 +58,6 @@ describe('Dockerfile parser', () => {
     assert.throws(() => parseDockerfile('FROM a AS x\nFROM b AS x\n'), /Dockerfile:2: duplicate stage name "x"/);
     assert.throws(() => parseDockerfile('# nothing\n'), /no FROM instruction/);
     assert.throws(() => parseDockerfile('FROM a\nRUN --mount=type=cache,target=/x true\n'), /Dockerfile:2: unknown flag for RUN: --mount/);
+    assert.throws(() => parseDockerfile('FROM a\nRUN <<EOF\necho hi\nEOF\n'), /Dockerfile:2: RUN with a here-document/);
   });
 });

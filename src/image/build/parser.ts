@@ -134,7 +134,8 @@ function parseInstruction(file: string, line: number, text: string): Instruction
   const word = m[1];
   const keyword = word.toUpperCase() as Keyword;
   if (!(KNOWN_INSTRUCTIONS as readonly string[]).includes(keyword)) {
-    throw new DockerfileError(file, line, `unknown instruction: ${word}`);
+    const near = KNOWN_INSTRUCTIONS.find((known) => editDistance(known, keyword) <= 2);
+    throw new DockerfileError(file, line, `unknown instruction: ${keyword}${near ? ` (did you mean ${near}?)` : ''}`);
   }
   if (keyword === 'ONBUILD') throw new DockerfileError(file, line, 'ONBUILD is not supported by pilote build');
   let rest = m[2];
@@ -154,6 +155,9 @@ function parseInstruction(file: string, line: number, text: string): Instruction
     }
   }
   rest = rest.trim();
+  if ((keyword === 'RUN' || keyword === 'COPY' || keyword === 'ADD') && /^<<-?["']?[A-Za-z_]/.test(rest)) {
+    throw new DockerfileError(file, line, `${keyword} with a here-document (<<EOF) is not supported by pilote build: put the script in a file and COPY it, or use RUN with && and line continuations`);
+  }
   const json = parseJsonForm(rest);
   const flagText = Object.entries(flags)
     .map(([k, v]) => `--${k}=${v} `)
@@ -188,4 +192,19 @@ function makeStage(file: string, index: number, from: Instruction): Stage {
     throw new DockerfileError(file, from.line, 'FROM requires either one or three arguments: FROM <image> [AS <name>]');
   }
   return { index, name, baseRaw: words[0], from, instructions: [] };
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
 }

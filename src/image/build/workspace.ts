@@ -37,8 +37,12 @@ export interface Workspace {
 /** How many extracted base rootfs the store keeps for later builds. */
 const ROOTFS_CACHE_KEEP = 6;
 
-/** Opens a workspace on `layers` (overlay if possible). */
-export async function openWorkspace(layers: BaseLayer[], storeRoot: string, tempParent: string): Promise<Workspace> {
+/**
+ * Opens a workspace on `layers`: overlay if possible (`mode` 'auto'), else
+ * or when asked ('plain', also PILOTE_BUILD_OVERLAY=0) a plain copy.
+ */
+export async function openWorkspace(layers: BaseLayer[], storeRoot: string, tempParent: string, mode: 'auto' | 'plain' = 'auto'): Promise<Workspace> {
+  if (mode === 'plain' || process.env.PILOTE_BUILD_OVERLAY === '0') return PlainWorkspace.create(layers, tempParent);
   const temp = mkdtempSync(join(tempParent, 'pilote-ws-'));
   try {
     const base = await cachedRootfs(layers, storeRoot);

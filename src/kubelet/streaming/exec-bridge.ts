@@ -17,6 +17,10 @@ export const CHANNEL_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.
 
 export const Channel = { STDIN: 0, STDOUT: 1, STDERR: 2, ERROR: 3, RESIZE: 4, CLOSE: 255 } as const;
 
+/** Bytes queued towards the client above which the runtime's output is no longer read, and below which it is again. */
+const HIGH_WATER = 4 * 1024 * 1024;
+const LOW_WATER = 1024 * 1024;
+
 /** Which standard streams the client asked for. */
 export interface StreamOptions {
   stdin: boolean;
@@ -86,9 +90,21 @@ export async function bridgeExecWebSocket(ws: WebSocket, protocol: string, sessi
 
   const errorChunks: Buffer[] = [];
   errorStream.on('data', (chunk: Buffer) => errorChunks.push(chunk));
+  // Back-pressure towards the runtime: stop reading its connection while the client lags behind.
+  let throttled = false;
   const forward = (stream: SpdyStream | undefined, channel: number) => {
     stream?.on('data', (chunk: Buffer) => {
-      if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), chunk]));
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(Buffer.concat([Buffer.from([channel]), chunk]), () => {
+        if (throttled && ws.bufferedAmount < LOW_WATER) {
+          throttled = false;
+          session.resumeReading();
+        }
+      });
+      if (!throttled && ws.bufferedAmount > HIGH_WATER) {
+        throttled = true;
+        session.pauseReading();
+      }
     });
   };
   forward(stdout, Channel.STDOUT);
@@ -102,7 +118,11 @@ export async function bridgeExecWebSocket(ws: WebSocket, protocol: string, sessi
     const channel = message[0];
     const payload = message.subarray(1);
     if (channel === Channel.STDIN) {
-      if (payload.length > 0) stdin?.write(payload);
+      // Back-pressure towards the client: stop reading the WebSocket while the runtime lags behind.
+      if (payload.length > 0 && stdin && !stdin.write(payload)) {
+        ws.pause();
+        stdin.once('drain', () => ws.resume());
+      }
     } else if (channel === Channel.RESIZE) {
       resize?.write(payload);
     } else if (channel === Channel.CLOSE && version >= 5) {

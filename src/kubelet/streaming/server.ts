@@ -8,7 +8,7 @@
  *   GET  /containerLogs/{ns}/{pod}/{container}?follow&previous&tailLines&sinceSeconds&sinceTime&timestamps&limitBytes
  *   GET|POST /exec/{ns}/{pod}[/{uid}]/{container}?command=…&stdin&stdout&stderr&tty   (Upgrade)
  *   GET|POST /attach/{ns}/{pod}[/{uid}]/{container}?stdin&stdout&stderr&tty           (Upgrade)
- *   GET|POST /portForward/{ns}/{pod}[/{uid}]                                         (Upgrade)
+ *   GET|POST /portForward/{ns}/{pod}[/{uid}][?ports=…]                               (Upgrade)
  *
  * Clients must present a certificate signed by the cluster CA (the API server does).
  */
@@ -28,6 +28,7 @@ import { streamCriLog, type LogReadOptions } from './cri-logs.js';
 import { CHANNEL_PROTOCOLS, bridgeExecWebSocket, connectSpdy, sendStatus, streamOptionsFrom } from './exec-bridge.js';
 import { pipeBoth, proxyUpgrade, readResponseHead, requestHead, upgradeHeaders, writeRawError } from './upgrade-proxy.js';
 import { WebSocketByteStream, handshakeResponse, offeredProtocols } from './websocket.js';
+import { PORT_FORWARD_CHANNEL_PROTOCOLS, bridgePortForwardWebSocket, portsFrom } from './portforward-bridge.js';
 
 const log = logger('kubelet-server');
 
@@ -129,6 +130,12 @@ class KubeletHandler {
     maxPayload: 64 * 1024 * 1024,
     handleProtocols: (offered: Set<string>) => CHANNEL_PROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
+  private readonly portForwardWss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024 * 1024,
+    // Clients offering none of these (an empty list is the kubelet's "" protocol) get no subprotocol.
+    handleProtocols: (offered: Set<string>) => PORT_FORWARD_CHANNEL_PROTOCOLS.find((p) => offered.has(p)) ?? false,
+  });
   private readonly sockets = new Set<Duplex>();
 
   constructor(private readonly cri: CriClient) {}
@@ -136,6 +143,7 @@ class KubeletHandler {
   stop(): void {
     for (const socket of this.sockets) socket.destroy();
     this.wss.close();
+    this.portForwardWss.close();
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -172,7 +180,7 @@ class KubeletHandler {
     try {
       const target = parseTarget(url.pathname);
       if (!target || target.kind === 'containerLogs') throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
-      if (target.kind === 'portForward') await this.portForward(target, req, socket, head);
+      if (target.kind === 'portForward') await this.portForward(target, url.searchParams, req, socket, head);
       else await this.execOrAttach(target, url.searchParams, req, socket, head);
     } catch (error) {
       const status = toStatusError(error);
@@ -291,7 +299,7 @@ class KubeletHandler {
 
   // ---- port-forward ----
 
-  private async portForward(target: Target, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  private async portForward(target: Target, params: URLSearchParams, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const sandboxes = await this.cri.listPodSandbox({ labelSelector: { [LABEL_NAMESPACE]: target.namespace, [LABEL_POD]: target.pod }, state: { state: 'SANDBOX_READY' } });
     const sandbox = sandboxes.sort((a, b) => b.createdAt - a.createdAt)[0];
     if (!sandbox) throw new StatusError(404, 'NotFound', `pod not found ("${target.pod}_${target.namespace}")`);
@@ -301,10 +309,24 @@ class KubeletHandler {
       await this.proxyToRuntime(url, req, socket, head);
       return;
     }
-    // SPDY tunnelled in WebSocket messages: unwrap to a byte stream and hand it to the runtime's SPDY server.
-    if (!offeredProtocols(req.headers['sec-websocket-protocol']).includes(PORT_FORWARD_TUNNEL_PROTOCOL)) {
-      throw badRequest(`unsupported port-forward WebSocket subprotocol (want ${PORT_FORWARD_TUNNEL_PROTOCOL})`);
+    const offered = offeredProtocols(req.headers['sec-websocket-protocol']);
+    if (!offered.includes(PORT_FORWARD_TUNNEL_PROTOCOL)) {
+      // Channel port-forward (client libraries): the ports come in the query.
+      let ports: number[];
+      try {
+        ports = portsFrom(params);
+      } catch (error) {
+        throw badRequest((error as Error).message);
+      }
+      if (ports.length === 0) throw badRequest('query parameter "port" is required');
+      const { session } = await connectSpdy(url, ['portforward.k8s.io']);
+      this.portForwardWss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('error', () => undefined);
+        bridgePortForwardWebSocket(ws, session, ports);
+      });
+      return;
     }
+    // SPDY tunnelled in WebSocket messages (kubectl ≥ 1.31): unwrap to a byte stream and hand it to the runtime's SPDY server.
     const key = req.headers['sec-websocket-key'];
     if (typeof key !== 'string') throw badRequest('missing Sec-WebSocket-Key');
     const target_ = new URL(url);

@@ -30,8 +30,6 @@ export const RST_CANCEL = 5;
 export const RST_INTERNAL_ERROR = 6;
 
 const SPDY_VERSION = 3;
-/** Flow-control window every stream starts with (SPDY/3.1 section 2.6.8). */
-export const INITIAL_WINDOW = 64 * 1024;
 
 /** One decoded frame; header blocks stay compressed (see HeaderDecompressor). */
 export type SpdyFrame =
@@ -279,7 +277,8 @@ export class SpdyStream extends Duplex {
   readonly replied: Promise<SpdyHeaders>;
   private resolveReply!: (headers: SpdyHeaders) => void;
   private rejectReply!: (error: Error) => void;
-  private consumed = 0;
+  /** Bytes received on this stream. */
+  received = 0;
   remoteClosed = false;
   localClosed = false;
 
@@ -325,12 +324,10 @@ export class SpdyStream extends Duplex {
   onData(data: Buffer, fin: boolean): void {
     if (data.length > 0) {
       this.push(data);
-      // Give the window back once half of it is used, as SPDY/3.1 senders wait for it.
-      this.consumed += data.length;
-      if (this.consumed >= INITIAL_WINDOW / 2 && !this.remoteClosed) {
-        this.session.send({ type: 'window_update', streamId: this.id, delta: this.consumed });
-        this.consumed = 0;
-      }
+      // SPDY/3.1 flow control would give the window back here with WINDOW_UPDATE, but the peers
+      // of Kubernetes streaming (moby/spdystream) neither wait for it nor accept it: a containerd
+      // exec stream receiving one is cut short. So data is never throttled by windows either way.
+      this.received += data.length;
     }
     if (fin) this.onRemoteClose();
   }
@@ -441,6 +438,16 @@ export class SpdySession extends EventEmitter {
     this.transport.on('close', done);
   }
 
+  /** Stops reading the transport (back-pressure for every stream of the session). */
+  pauseReading(): void {
+    this.transport.pause();
+  }
+
+  /** Reads the transport again after pauseReading. */
+  resumeReading(): void {
+    this.transport.resume();
+  }
+
   /** @internal */
   forget(id: number): void {
     this.streams.delete(id);
@@ -513,7 +520,7 @@ export class SpdySession extends EventEmitter {
       case 'settings':
       case 'window_update':
       case 'unknown':
-        // spdystream peers do not wait for window updates; nothing to throttle.
+        // No flow control with spdystream peers (see SpdyStream.onData).
         return;
     }
   }
