@@ -91,10 +91,12 @@ export async function runBuildBench(rounds = 5): Promise<BenchRow[]> {
     const sizeMb = Number(execFileSync('stat', ['-c', '%s', big], { encoding: 'utf8' })) / 1024 / 1024;
     const hashing: number[] = [];
     const hashFloor: number[] = [];
+    const gzipFloor: number[] = [];
     for (let i = 0; i < 3; i++) {
       const s = ImageStore.open(join(work, `hash-${i}`));
       hashing.push(sizeMb / (await secondsAsync(() => s.addLayerFromTar(big))));
       hashFloor.push(sizeMb / seconds(() => execFileSync('sha256sum', [big], { stdio: 'ignore' })));
+      gzipFloor.push(sizeMb / seconds(() => execFileSync('bash', ['-c', `set -o pipefail; tee <${big} >(sha256sum >/dev/null) | gzip -1 | sha256sum >/dev/null`], { stdio: 'ignore' })));
     }
 
     return [
@@ -102,6 +104,7 @@ export async function runBuildBench(rounds = 5): Promise<BenchRow[]> {
       { metric: 'busybox image build, warm (all cached), median', value: median(warm) * 1000, unit: 'ms', floor: median(warmFloor) * 1000, floorName: 'sha256sum of the context' },
       { metric: 'RUN step (busybox, --no-cache), median', value: median(runStep) * 1000, unit: 'ms', floor: median(runFloor) * 1000, floorName: 'bare runc run of true' },
       { metric: `layer hashing + gzip (${sizeMb.toFixed(0)} MB tar), best`, value: Math.max(...hashing), unit: 'MB/s', floor: Math.max(...hashFloor), floorName: 'sha256sum, same file' },
+      { metric: `layer hashing + gzip (${sizeMb.toFixed(0)} MB tar), best`, value: Math.max(...hashing), unit: 'MB/s', floor: Math.max(...gzipFloor), floorName: 'sha256sum of the tar and of its gzip -1' },
     ];
   } finally {
     rmSync(work, { recursive: true, force: true });

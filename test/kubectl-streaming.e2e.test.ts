@@ -16,6 +16,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import * as k8s from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -267,6 +269,31 @@ describe('kubectl logs, exec, port-forward and cp against a real node', { timeou
     const lines = await attach.waitLines(3);
     for (const line of lines.slice(0, 3)) assert.match(line, /^chat-\d+$/);
     attach.child.kill('SIGINT');
+  });
+
+  it('@kubernetes/client-node: exec (WebSocket channels) and port-forward (channel protocol)', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const stdout = new PassThrough();
+    let text = '';
+    stdout.on('data', (c: Buffer) => (text += c.toString()));
+    const status = await new Promise<k8s.V1Status>((resolve, reject) => {
+      new k8s.Exec(kc).exec('default', 'talker', 'main', ['sh', '-c', 'echo from-client-node; exit 5'], stdout, null, null, false, resolve).catch(reject);
+    });
+    assert.equal(status.status, 'Failure');
+    assert.equal(status.reason, 'NonZeroExitCode');
+    assert.equal(status.details?.causes?.[0]?.message, '5');
+    assert.equal(text, 'from-client-node\n');
+
+    const output = new PassThrough();
+    let response = '';
+    output.on('data', (c: Buffer) => (response += c.toString()));
+    const input = new PassThrough();
+    const ws = await new k8s.PortForward(kc).portForward('default', 'web', [8080], output, null, input);
+    input.write('GET /index.html HTTP/1.0\r\n\r\n');
+    await waitFor(() => response.includes('hello-from-pod'), 'the page through client-node port-forward');
+    assert.match(response, /^HTTP\/1\.[01] 200/);
+    (ws as unknown as { close(): void }).close();
   });
 
   it('kubectl cp copies a file into the pod and back', async () => {

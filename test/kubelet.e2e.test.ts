@@ -150,6 +150,13 @@ describe('kubelet end to end (real server, containerd, kubectl)', { timeout: 300
     assert.equal(pod.status!.phase, 'Pending');
   });
 
+  it('shows ErrImageNeverPull for an absent image that must not be pulled', async () => {
+    await cluster.kubectlOk(['run', 'noimage', '--image=pilote.invalid/absent:1', '--image-pull-policy=Never']);
+    await waitFor(async () => (await statusColumn('noimage')) === 'ErrImageNeverPull', 'noimage ErrImageNeverPull', 30_000);
+    const waiting = (await getPod('noimage')).status!.containerStatuses![0].state!.waiting!;
+    assert.equal(waiting.message, 'Container image "pilote.invalid/absent:1" is not present with pull policy of Never');
+  });
+
   it('kill -9 of the server: containers keep running and are re-adopted', async () => {
     const before = (await getPod('bb')).status!.containerStatuses![0];
     const { dataDir, port, args } = cluster;

@@ -121,9 +121,6 @@ export class KubeletProxy {
       );
       // The client went away (kubectl logs -f interrupted): stop the kubelet's stream too.
       res.on('close', () => upstream.destroy());
-      req.on('close', () => {
-        if (!res.writableEnded) upstream.destroy();
-      });
       upstream.on('error', (error) => (res.headersSent ? resolve() : reject(unreachable(target, error))));
       upstream.end();
     });

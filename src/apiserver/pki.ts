@@ -35,13 +35,17 @@ const files = {
 /** IP SANs of the serving certificate; 10.43.0.1 is the `kubernetes` service's ClusterIP. */
 export const SERVING_IPS = ['127.0.0.1', '::1', '10.43.0.1'];
 
-/** Loads the PKI from `<dataDir>/tls`, generating whatever is missing. */
-export async function loadOrCreatePki(dataDir: string): Promise<ClusterPki> {
+/**
+ * Loads the PKI from `<dataDir>/tls`, generating whatever is missing.
+ * `servingIps` are added to the serving certificate's SANs when it is made
+ * (the `kubernetes` service's address of another service range, the node's address).
+ */
+export async function loadOrCreatePki(dataDir: string, servingIps: string[] = []): Promise<ClusterPki> {
   const dir = join(dataDir, 'tls');
   const path = (name: keyof typeof files) => join(dir, files[name]);
   if (!Object.keys(files).every((name) => existsSync(path(name as keyof typeof files)))) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const generated = await generatePki();
+    const generated = await generatePki(servingIps);
     for (const [name, pem] of Object.entries(generated)) {
       writeFileSync(path(name as keyof typeof files), pem, { mode: 0o600 });
     }
@@ -58,7 +62,7 @@ export async function loadOrCreatePki(dataDir: string): Promise<ClusterPki> {
   };
 }
 
-async function generatePki(): Promise<Record<keyof typeof files, string>> {
+async function generatePki(extraIps: string[]): Promise<Record<keyof typeof files, string>> {
   // Loaded only on first start: the library and its reflect polyfill cost ~100 ms.
   await import('reflect-metadata');
   const x509 = await import('@peculiar/x509');
@@ -110,7 +114,7 @@ async function generatePki(): Promise<Record<keyof typeof files, string>> {
   const dnsNames = ['localhost', hostname(), 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'];
   const server = await issue('CN=kube-apiserver', 'server', [
     ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
-    ...SERVING_IPS.map((value) => ({ type: 'ip' as const, value })),
+    ...[...new Set([...SERVING_IPS, ...extraIps])].map((value) => ({ type: 'ip' as const, value })),
   ]);
   // Same identity k3s gives its admin: the system:masters group may do everything.
   const admin = await issue('CN=system:admin, O=system:masters', 'client');

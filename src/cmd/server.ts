@@ -13,10 +13,10 @@ import { loadOrCreatePki, writeKubeconfig } from '../apiserver/pki.js';
 import { bootstrapCluster } from '../apiserver/bootstrap.js';
 import { knownControllerNames, startControlPlane } from '../controllers/index.js';
 import { logger } from '../util/log.js';
-import { AGENT_COMPONENTS, defaultAgentConfig, nthAddress, type AgentComponent, type AgentConfig } from '../agent/config.js';
+import { AGENT_COMPONENTS, defaultAgentConfig, defaultNodeIp, nthAddress, type AgentComponent, type AgentConfig } from '../agent/config.js';
 import type { RunningAgent } from '../agent/index.js';
 import { nodeToken } from './agent.js';
-import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR } from '../apiserver/allocators.js';
+import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, kubernetesServiceIp } from '../apiserver/allocators.js';
 import { LocalClient } from '../client/local-client.js';
 
 const log = logger('server');
@@ -99,10 +99,12 @@ export async function startServer(options: {
 }): Promise<RunningServer> {
   const dataDir = resolve(options.dataDir);
   mkdirSync(join(dataDir, 'db'), { recursive: true, mode: 0o700 });
-  const pki = await loadOrCreatePki(dataDir);
+  const serviceCidr = options.serviceCidr ?? DEFAULT_SERVICE_CIDR;
+  // Pods reach the API server by the `kubernetes` service's address, other machines by this one's.
+  const pki = await loadOrCreatePki(dataDir, [kubernetesServiceIp(serviceCidr), defaultNodeIp()]);
   const storage = SqliteStorage.open(join(dataDir, 'db', 'state.db'));
   const tokens = new Map([[pki.adminToken, { name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }]]);
-  const serviceRanges = { serviceCidr: options.serviceCidr ?? DEFAULT_SERVICE_CIDR, nodePortRange: options.nodePortRange ?? DEFAULT_NODE_PORT_RANGE };
+  const serviceRanges = { serviceCidr, nodePortRange: options.nodePortRange ?? DEFAULT_NODE_PORT_RANGE };
   const api = new ApiServer({ storage, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, tokens, port: options.port, host: options.bindAddress, serviceAccountKeyFile: join(dataDir, 'tls', 'service-account.key'), serviceRanges, caKey: pki.caKey });
   const port = await api.start();
   await bootstrapCluster(api, port);

@@ -60,6 +60,16 @@ describe('kubelet on containerd', { timeout: 240_000 }, () => {
     assert.ok(reasons.includes('Created') && reasons.includes('Started'), reasons.join(','));
   });
 
+  it('runs a host-network pod with the node address as its IP', async () => {
+    await node.createPod({ metadata: { name: 'hostnet' }, spec: { hostNetwork: true, terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'] }] } });
+    const pod = await waitFor(async () => {
+      const p = await node.getPod('hostnet');
+      return p.status?.phase === 'Running' ? p : undefined;
+    }, 'hostnet Running');
+    assert.equal(pod.status!.podIP, node.config.nodeIp);
+    assert.equal(pod.status!.conditions!.find((c) => c.type === 'PodReadyToStartContainers')!.status, 'True');
+  });
+
   it('runs init containers in order: Init:0/1, then Running', async () => {
     await node.createPod({
       metadata: { name: 'with-init' },
@@ -122,6 +132,14 @@ describe('kubelet on containerd', { timeout: 240_000 }, () => {
     const left = await node.cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': created.metadata!.uid! } });
     assert.equal(left.length, 0);
     assert.ok((await node.events('deleted')).some((e) => e.reason === 'Killing' && e.message === 'Stopping container main'));
+  });
+
+  it('cleans up the containers of a pod force-deleted from the API', async () => {
+    const created = await node.createPod({ metadata: { name: 'forced' }, spec: { containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'] }] } });
+    await waitFor(async () => (await node.getPod('forced')).status?.phase === 'Running', 'forced Running');
+    await node.client.resource(RESOURCES.pods).delete('default', 'forced', { gracePeriodSeconds: 0 });
+    const selector = { labelSelector: { 'io.kubernetes.pod.uid': created.metadata!.uid! } };
+    await waitFor(async () => (await node.cri.listContainers(selector)).length === 0 && (await node.cri.listPodSandbox(selector)).length === 0, 'containers and sandbox removed');
   });
 
   it('reports OOMKilled for a container above its memory limit', async () => {

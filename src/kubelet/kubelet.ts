@@ -79,6 +79,10 @@ interface PodRecord {
   finished: boolean;
   /** Why the kubelet failed the pod itself (active deadline exceeded). */
   failure?: { reason: string; message: string };
+  /** A graceful termination under way: it runs beside the workers, as it may take the whole grace period. */
+  terminating?: Promise<void>;
+  /** The termination finished (the object was deleted). */
+  terminated: boolean;
 }
 
 const rv = (pod: Pod): number => Number(pod.metadata?.resourceVersion ?? 0) || 0;
@@ -135,6 +139,7 @@ export class Kubelet {
   private readonly helpers: PodHelpers & { probeResults: ProbeResults };
   private readonly context: WorkerContext;
   private readonly running: Promise<void>[] = [];
+  private readonly terminations = new Map<string, Promise<void>>();
   private pollTimer?: NodeJS.Timeout;
   private resyncTimer?: NodeJS.Timeout;
   private polling = false;
@@ -206,7 +211,7 @@ export class Kubelet {
     this.volumes.stop();
     this.probes.stop();
     // In-flight syncs finish (bounded: a container may be taking its grace period to stop).
-    await Promise.race([Promise.allSettled(this.running), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await Promise.race([Promise.allSettled([...this.running, ...this.terminations.values()]), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     if (options.cleanup) {
       const pods = await this.reader.readAll().catch(() => new Map<string, RuntimePod>());
       await Promise.allSettled(
@@ -229,7 +234,7 @@ export class Kubelet {
     if (!uid) return;
     const record = this.records.get(uid);
     if (!record) {
-      this.records.set(uid, { uid, pod, removed: false, worker: new PodWorker(this.context), lastWriteRV: 0, finished: false });
+      this.records.set(uid, { uid, pod, removed: false, worker: new PodWorker(this.context), lastWriteRV: 0, finished: false, terminated: false });
     } else if (rv(pod) >= rv(record.pod)) {
       // An event older than our own status write would show a status that is not current any more.
       record.pod = pod;
@@ -284,6 +289,8 @@ export class Kubelet {
   /** One sync of one pod; returns when to sync it again, if sooner than the next event. */
   private async syncPod(uid: string): Promise<number | undefined> {
     const record = this.records.get(uid);
+    // A termination under way finishes first; it enqueues the pod again when done.
+    if (record?.terminating) return undefined;
     let runtime = await this.reader.readPod(uid);
     if (!record || record.removed) {
       await this.cleanUpRemoved(uid, record, runtime);
@@ -291,7 +298,19 @@ export class Kubelet {
     }
     const pod = record.pod;
     if (pod.metadata?.deletionTimestamp) {
-      await this.terminate(record, runtime);
+      if (record.terminated) return undefined;
+      // Stopping may take the whole grace period: it must not hold a worker that other pods need.
+      record.terminating = this.terminate(record, runtime)
+        .then(() => {
+          record.terminated = true;
+        })
+        .catch((error: Error) => log.warn('pod termination failed; retrying', { uid, error: error.message }))
+        .finally(() => {
+          record.terminating = undefined;
+          this.terminations.delete(uid);
+          if (!this.stopped) this.queue.add(uid);
+        });
+      this.terminations.set(uid, record.terminating);
       return undefined;
     }
     const deadlineMs = this.activeDeadlineLeft(pod);
@@ -418,6 +437,7 @@ export class Kubelet {
       if (!(error instanceof StatusError && (error.code === 404 || error.code === 409))) throw error;
     }
     record.finished = true;
+    log.debug('pod terminated', { pod: `${pod.metadata!.namespace}/${pod.metadata!.name}`, uid: record.uid });
   }
 
   /** A pod gone from the API (or never known): its containers and sandboxes go. */

@@ -157,6 +157,12 @@ function containerStatuses(pod: Pod, runtime: RuntimePod | undefined, specs: Con
     status.ready = started && (spec.readinessProbe ? (inputs.probes.ready(id) ?? false) : true);
   }
 
+  // The mounts as the spec asks for them (RecursiveReadOnlyMounts: read-only ones say "Disabled").
+  for (const spec of specs) {
+    if (!spec.volumeMounts?.length) continue;
+    statuses.get(spec.name)!.volumeMounts = spec.volumeMounts.map((m) => ({ name: m.name, mountPath: m.mountPath, ...(m.readOnly ? { readOnly: true, recursiveReadOnly: 'Disabled' } : {}) }));
+  }
+
   const list = specs.map((s) => statuses.get(s.name)!);
   if (!isInit) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return list;

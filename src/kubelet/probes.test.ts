@@ -13,7 +13,7 @@ import type { KubeObject } from '../apimachinery/types.js';
 import type { EventRecorder, EventType } from '../controllers/runtime/events.js';
 import type { ExecSyncResponse } from './cri/types.js';
 import * as grpc from '@grpc/grpc-js';
-import { ProbeManager, probeGrpc, probeTcp, resolveProbePort, type ExecRunner, type ProbeKind } from './probes.js';
+import { ProbeManager, probeGrpc, probeHttp, probeTcp, resolveProbePort, type ExecRunner, type ProbeKind } from './probes.js';
 
 class Events implements EventRecorder {
   readonly list: { type: EventType; reason: string; message: string }[] = [];
@@ -47,6 +47,16 @@ before(async () => {
   server = createServer((req, res) => {
     lastHeaders = req.headers;
     if (hang) return; // never answer
+    if (req.url === '/moved') {
+      res.writeHead(302, { Location: '/healthz' });
+      res.end();
+      return;
+    }
+    if (req.url === '/away') {
+      res.writeHead(302, { Location: 'http://elsewhere.invalid/' });
+      res.end();
+      return;
+    }
     res.writeHead(req.url === '/healthz' ? status : 404);
     res.end('body');
   });
@@ -208,6 +218,16 @@ describe('ProbeManager', () => {
     } finally {
       grpcServer.forceShutdown();
     }
+  });
+
+  it('follows same-host redirects and lets the final answer decide', async () => {
+    const url = (path: string) => new URL(`http://127.0.0.1:${httpPort}${path}`);
+    status = 500;
+    assert.deepEqual(await probeHttp(url('/moved'), {}, 1000), { success: false, output: 'HTTP probe failed with statuscode: 500' });
+    status = 200;
+    assert.deepEqual(await probeHttp(url('/moved'), {}, 1000), { success: true, output: 'body' });
+    assert.equal((await probeHttp(url('/away'), {}, 1000)).success, true, 'another host ends the probe as a success');
+    assert.deepEqual(await probeHttp(url('/nothing'), {}, 1000), { success: false, output: 'HTTP probe failed with statuscode: 404' });
   });
 
   it('resolves named ports and reports unknown ones', () => {

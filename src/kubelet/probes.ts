@@ -52,36 +52,57 @@ export function resolveProbePort(port: number | string | undefined, container: C
 
 const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
-/** One HTTP(S) GET probe (prober/http): 200–399 succeed. */
-export function probeHttp(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<ProbeOutcome> {
+/** One GET: the answer, or the failure in Go's words. */
+function getOnce(url: URL, headers: Record<string, string>, deadline: number, first: URL): Promise<{ code: number; body: string; location?: string } | ProbeOutcome> {
   return new Promise((resolve) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     let settled = false;
-    const done = (outcome: ProbeOutcome) => {
+    const done = (answer: { code: number; body: string; location?: string } | ProbeOutcome) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve(outcome);
+      resolve(answer);
     };
     const req = send(url, { method: 'GET', headers, rejectUnauthorized: false, agent: false }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => {
         if (body.length < MAX_BODY_BYTES) body += chunk.toString('utf8').slice(0, MAX_BODY_BYTES - body.length);
       });
-      res.on('end', () => {
-        const code = res.statusCode ?? 0;
-        if (code >= 200 && code < 400) done({ success: true, output: body });
-        else done({ success: false, output: `HTTP probe failed with statuscode: ${code}` });
-      });
-      res.on('error', (error) => done({ success: false, output: `Get "${url.href}": ${error.message}` }));
+      res.on('end', () => done({ code: res.statusCode ?? 0, body, location: res.headers.location }));
+      res.on('error', (error) => done({ success: false, output: `Get "${first.href}": ${error.message}` }));
     });
     const timer = setTimeout(() => {
-      done({ success: false, output: `Get "${url.href}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)` });
+      done({ success: false, output: `Get "${first.href}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)` });
       req.destroy();
-    }, timeoutMs);
-    req.on('error', (error: NodeJS.ErrnoException) => done({ success: false, output: `Get "${url.href}": ${dialError(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)), error)}` }));
+    }, Math.max(0, deadline - Date.now()));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      done({ success: false, output: `Get "${first.href}": ${dialError(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)), error)}` }),
+    );
     req.end();
   });
+}
+
+/**
+ * One HTTP(S) GET probe (prober/http): 200–399 succeed. Redirects to the same
+ * host are followed (at most 10) and the last answer decides; a redirect to
+ * another host ends the probe as a success, as the kubelet's.
+ */
+export async function probeHttp(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<ProbeOutcome> {
+  const deadline = Date.now() + timeoutMs;
+  let current = url;
+  for (let hops = 0; ; hops++) {
+    const answer = await getOnce(current, headers, deadline, url);
+    if ('success' in answer) return answer;
+    const { code, body, location } = answer;
+    if (code >= 300 && code < 400 && location && hops < 10) {
+      const next = new URL(location, current);
+      if (next.host !== url.host) return { success: true, output: `Probe terminated redirects, Response body: ${body}` };
+      current = next;
+      continue;
+    }
+    if (code >= 200 && code < 400) return { success: true, output: body };
+    return { success: false, output: `HTTP probe failed with statuscode: ${code}` };
+  }
 }
 
 /** Go's wording of a failed dial. */

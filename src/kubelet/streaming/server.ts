@@ -231,8 +231,8 @@ class KubeletHandler {
       return;
     }
     let closed = false;
+    // The response's close is the client going away (a request's own close only means its body was read).
     res.on('close', () => (closed = true));
-    req.on('close', () => (closed = true));
     const sink = {
       get closed() {
         return closed || res.destroyed;
@@ -329,10 +329,10 @@ class KubeletHandler {
     // SPDY tunnelled in WebSocket messages (kubectl ≥ 1.31): unwrap to a byte stream and hand it to the runtime's SPDY server.
     const key = req.headers['sec-websocket-key'];
     if (typeof key !== 'string') throw badRequest('missing Sec-WebSocket-Key');
-    const target_ = new URL(url);
-    const backend = netConnect(Number(target_.port), target_.hostname);
+    const runtime = new URL(url);
+    const backend = netConnect(Number(runtime.port), runtime.hostname);
     backend.on('error', () => undefined);
-    backend.write(requestHead('POST', target_.pathname + target_.search, target_.host, { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'portforward.k8s.io' }));
+    backend.write(requestHead('POST', runtime.pathname + runtime.search, runtime.host, { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'portforward.k8s.io' }));
     const response = await readResponseHead(backend);
     if (response.statusCode !== 101) {
       backend.destroy();
