@@ -46,8 +46,9 @@ describe('pilote agent on a second host', () => {
     const token = readFileSync(join(cluster.dataDir, 'node-token'), 'utf8').trim();
     agentDir = mkdtempSync(join(tmpdir(), 'pilote-agent-'));
     agent = spawn(
-      'ip',
-      ['netns', 'exec', netns, process.execPath, PILOTE_BIN, 'agent', '--server', `https://${hostIp}:${cluster.port}`, '--token', token,
+      // nsenter, not `ip netns exec`: that one also remounts /sys, hiding the cgroup mounts runc needs.
+      'nsenter',
+      [`--net=/run/netns/${netns}`, process.execPath, PILOTE_BIN, 'agent', '--server', `https://${hostIp}:${cluster.port}`, '--token', token,
         '--data-dir', agentDir, '--node-name', nodeName, '--bridge-name', `pb${id}`, '--nft-table', `pilote_${id}`, '--pod-cidr', podCidr,
         '--kubelet-port', '0', '--image-store', TEST_IMAGE_STORE, '--cleanup'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PILOTE_LOG_LEVEL: 'info' } },
@@ -78,11 +79,12 @@ describe('pilote agent on a second host', () => {
 
   it('joins as a Ready node with its own pod range and runs a pod whose logs reach kubectl', async () => {
     const node = await waitFor(async () => {
+      if (agent!.exitCode !== null) throw new Error(`the agent exited with ${agent!.exitCode}:\n${agentLog}`);
       const out = await cluster.kubectl(['get', 'node', nodeName, '-o', 'json']);
       if (out.code !== 0) return undefined;
       const object = JSON.parse(out.stdout);
       return object.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ? object : undefined;
-    }, `node ${nodeName} Ready (agent log:\n${agentLog})`, 60_000).catch((error: Error) => {
+    }, `node ${nodeName} Ready`, 60_000).catch((error: Error) => {
       throw new Error(`${error.message}\n${agentLog}`);
     });
     assert.equal(node.spec.podCIDR, podCidr);

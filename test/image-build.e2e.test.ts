@@ -106,6 +106,11 @@ describe('pilote build: the tutorial busybox image', () => {
     assert.ok(existsSync(join(copyDir, 'manifest.json')));
     const config = JSON.parse((await execFileAsync('skopeo', ['inspect', '--config', ref])).stdout) as { rootfs: { diff_ids: string[] } };
     assert.deepEqual(config.rootfs.diff_ids, image.config.rootfs.diff_ids);
+    // Exported as an OCI archive (what the node imports), skopeo reads the same image.
+    const archive = join(work, 'busybox-oci.tar');
+    await store.exportOciArchive(['busybox:latest'], archive);
+    const fromArchive = JSON.parse((await execFileAsync('skopeo', ['inspect', `oci-archive:${archive}`])).stdout) as { Digest: string };
+    assert.equal(fromArchive.Digest, image.digest);
   });
 
   it('runs: busybox prints from a runc container on the image rootfs', async () => {
@@ -140,6 +145,7 @@ describe('pilote build: multi-stage, RUN, COPY --from, USER, WORKDIR, ENV, cache
     'RUN echo "$GREETING from $MODE" > greeting.txt && mkdir -p lib && echo util > lib/util.txt && rm /bin/vi',
     'COPY src/ ./src/',
     'RUN rm -rf /var && mkdir /var && echo only > /var/only',
+    'RUN ["/bin/sh", "-c", "echo exec form > /opt/app/exec.txt"]',
     'FROM busybox',
     'LABEL org.example.name="multi stage"',
     'ENV PATH=/opt/app/bin:$PATH',
@@ -150,6 +156,10 @@ describe('pilote build: multi-stage, RUN, COPY --from, USER, WORKDIR, ENV, cache
     'WORKDIR /srv/app',
     'RUN id -u > whoami.txt && cat greeting.txt',
     'EXPOSE 8080 53/udp',
+    'ENV LEGACY legacy value',
+    'MAINTAINER Gégé Rasolo',
+    'STOPSIGNAL SIGQUIT',
+    'VOLUME ["/data"]',
     'ENTRYPOINT ["sh", "-c"]',
     'CMD ["cat /srv/app/greeting.txt"]',
     'COPY last.txt /srv/app/last.txt',
@@ -184,6 +194,10 @@ describe('pilote build: multi-stage, RUN, COPY --from, USER, WORKDIR, ENV, cache
     assert.deepEqual(cfg.Cmd, ['cat /srv/app/greeting.txt']);
     assert.deepEqual(cfg.ExposedPorts, { '8080/tcp': {}, '53/udp': {} });
     assert.deepEqual(cfg.Labels, { 'org.example.name': 'multi stage' });
+    assert.ok(cfg.Env?.includes('LEGACY=legacy value'), 'ENV key value (legacy form)');
+    assert.equal(image.config.author, 'Gégé Rasolo');
+    assert.equal(cfg.StopSignal, 'SIGQUIT');
+    assert.deepEqual(cfg.Volumes, { '/data': {} });
 
     const rootfs = await rootfsOf(image);
     assert.equal(readFileSync(join(rootfs, 'srv/app/greeting.txt'), 'utf8'), 'bonjour from production build\n');
@@ -234,6 +248,7 @@ describe('pilote build: multi-stage, RUN, COPY --from, USER, WORKDIR, ENV, cache
     assert.ok(existsSync(join(rootfs, 'bin/sh')));
     assert.deepEqual(readdirSync(join(rootfs, 'var')), ['only'], 'a directory deleted and recreated hides what was below');
     assert.equal(readFileSync(join(rootfs, 'opt/app/src/main.sh'), 'utf8'), 'echo main\n');
+    assert.equal(readFileSync(join(rootfs, 'opt/app/exec.txt'), 'utf8'), 'exec form\n', 'RUN in exec form');
     assert.ok(!/\[stage-1 /.test(result.stderr), 'the final stage is not built');
   });
 });

@@ -144,7 +144,7 @@ describe('kubectl logs, exec, port-forward and cp against a real node', { timeou
   it('kubectl logs: whole log, -c, --tail, --timestamps, --since, --limit-bytes', async () => {
     const all = await waitFor(async () => {
       const r = await kubectl(['logs', 'talker']);
-      return r.code === 0 && r.stdout.includes('three') ? r : undefined;
+      return r.code === 0 && r.stdout.includes('three') && r.stdout.includes('oops') ? r : undefined;
     }, 'talker logs', 15_000);
     assert.deepEqual(all.stdout.split('\n').filter((l) => l !== 'oops'), ['one', 'two', 'three', '']);
     assert.ok(all.stdout.includes('oops\n'), 'stderr lines are in the log');

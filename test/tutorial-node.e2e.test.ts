@@ -118,7 +118,8 @@ describe('the tutorial on a real node (containerd)', () => {
       return out.code === 0 && out.stdout.includes('GET / HTTP/1.1') ? out.stdout : undefined;
     }, 'the access log line', 15_000);
     assert.match(logs, /"GET \/ HTTP\/1\.1" 200/);
-    assert.equal((await cluster.kubectlOk(['exec', 'mynginx', '--', 'ls', '/usr/share/nginx/html'])).trim(), 'index.html');
+    // As in the official image: the page and nginx's own error page.
+    assert.deepEqual((await cluster.kubectlOk(['exec', 'mynginx', '--', 'ls', '/usr/share/nginx/html'])).trim().split('\n'), ['50x.html', 'index.html']);
     const failed = await cluster.kubectl(['exec', 'mynginx', '--', 'sh', '-c', 'exit 3']);
     assert.equal(failed.code, 3);
   });
@@ -149,7 +150,8 @@ describe('the tutorial on a real node (containerd)', () => {
       return out.stdout === '1';
     }, 'redis available', 120_000);
     const pods = JSON.parse(await cluster.kubectlOk(['get', 'pods', '-l', 'app=redis', '-o', 'json'])).items;
-    assert.equal(pods[0].status.qosClass, 'Burstable');
+    // Limits alone: the requests default to them, so the pod is Guaranteed.
+    assert.equal(pods[0].status.qosClass, 'Guaranteed');
     const ping = await cluster.kubectlOk(['exec', pods[0].metadata.name, '--', 'redis-cli', 'ping']);
     assert.equal(ping.trim(), 'PONG');
 

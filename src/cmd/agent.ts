@@ -5,7 +5,7 @@
  * the cluster CA, so the agent can trust the server on first contact as k3s
  * agents do, and the bearer token it authenticates with.
  */
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -40,9 +40,9 @@ Options:
   -h, --help           show this help
 `;
 
-/** The node token of a cluster: `K10<sha256 of the CA PEM>::<bearer token>`, as k3s' secure token format. */
+/** The node token of a cluster: `K10<sha256 of the CA certificate (DER)>::<bearer token>`, as k3s' secure token format. */
 export function nodeToken(caPem: string, bearer: string): string {
-  return `K10${createHash('sha256').update(caPem).digest('hex')}::${bearer}`;
+  return `K10${createHash('sha256').update(new X509Certificate(caPem).raw).digest('hex')}::${bearer}`;
 }
 
 function parseNodeToken(token: string): { caHash: string; bearer: string } {
@@ -66,8 +66,9 @@ async function fetchTrustedCa(server: URL, caHash: string): Promise<string> {
   });
   let cert: PeerCertificate | DetailedPeerCertificate | undefined = chain;
   for (let depth = 0; cert && depth < 5; depth++) {
-    const pem = `-----BEGIN CERTIFICATE-----\n${cert.raw.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
-    if (createHash('sha256').update(pem).digest('hex') === caHash) return pem;
+    if (createHash('sha256').update(cert.raw).digest('hex') === caHash) {
+      return `-----BEGIN CERTIFICATE-----\n${cert.raw.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+    }
     const issuer: DetailedPeerCertificate | undefined = (cert as DetailedPeerCertificate).issuerCertificate;
     cert = issuer && issuer !== cert ? issuer : undefined;
   }

@@ -105,7 +105,7 @@ export async function startServer(options: {
   const storage = SqliteStorage.open(join(dataDir, 'db', 'state.db'));
   const tokens = new Map([[pki.adminToken, { name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }]]);
   const serviceRanges = { serviceCidr, nodePortRange: options.nodePortRange ?? DEFAULT_NODE_PORT_RANGE };
-  const api = new ApiServer({ storage, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, tokens, port: options.port, host: options.bindAddress, serviceAccountKeyFile: join(dataDir, 'tls', 'service-account.key'), serviceRanges, caKey: pki.caKey });
+  const api = new ApiServer({ storage, tls: { cert: `${pki.serverCert.trimEnd()}\n${pki.caCert}`, key: pki.serverKey, ca: pki.caCert }, tokens, port: options.port, host: options.bindAddress, serviceAccountKeyFile: join(dataDir, 'tls', 'service-account.key'), serviceRanges, caKey: pki.caKey });
   const port = await api.start();
   await bootstrapCluster(api, port);
   const controlPlane = await startControlPlane(api, {

@@ -119,7 +119,13 @@ export function ensureLocalRoutes(config: Pick<AgentConfig, 'clusterCidr' | 'ser
 
 /** True when a network interface of that name exists. */
 export function linkExists(name: string): boolean {
-  return existsSync(`/sys/class/net/${name}`);
+  // Asked of the kernel, not /sys: an agent entered into a network namespace with nsenter sees the host's /sys.
+  try {
+    ip(['link', 'show', 'dev', name]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

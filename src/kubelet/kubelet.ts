@@ -186,8 +186,9 @@ export class Kubelet {
     });
     this.informer.start();
     await this.informer.hasSynced();
-    // Volumes of pods deleted while no kubelet ran.
-    await this.volumes.tearDownOrphans(new Set(this.records.keys())).catch((error: Error) => log.warn('orphaned volumes not removed', { error: error.message }));
+    // Volumes of pods gone while no kubelet ran (those still in the runtime go with their containers, in cleanUpRemoved).
+    const inRuntime = (await this.options.cri.listPodSandbox()).map((s) => s.labels['io.kubernetes.pod.uid'] ?? '');
+    await this.volumes.tearDownOrphans(new Set([...this.records.keys(), ...inRuntime])).catch((error: Error) => log.warn('orphaned volumes not removed', { error: error.message }));
     this.volumes.start();
     // Adoption: every pod the runtime holds gets a sync, those gone from the API are cleaned up.
     await this.poll();
@@ -219,7 +220,7 @@ export class Kubelet {
           const pod = this.records.get(runtime.uid)?.pod;
           await killPod(this.context, pod, runtime, { gracePeriodSeconds: 0 });
           await removePod(this.options.cri, await this.reader.readPod(runtime.uid));
-          if (pod) await this.helpers.tearDownVolumes(pod).catch(() => undefined);
+          await (pod ? this.helpers.tearDownVolumes(pod) : this.volumes.tearDown(runtime.uid)).catch(() => undefined);
         }),
       );
     }
@@ -449,6 +450,7 @@ export class Kubelet {
       this.reader.forget(await removePod(this.options.cri, await this.reader.readPod(uid)));
     }
     if (record) await this.helpers.tearDownVolumes(record.pod);
+    else await this.volumes.tearDown(uid);
     this.probes.removePod(uid);
     this.context.backoff.forgetPrefix(`${record?.pod.metadata?.name}_${record?.pod.metadata?.namespace}_${uid}_`);
     this.records.delete(uid);

@@ -54,12 +54,13 @@ export function formatPod(pod: KubeObject): string {
 }
 
 /** Whether the kubelet would start this container again (kubecontainer.ShouldContainerBeRestarted). */
-export function shouldRestart(container: Container, pod: Pod, latest: RuntimeContainer | undefined, sidecar = false): boolean {
+export function shouldRestart(container: Container, pod: Pod, latest: RuntimeContainer | undefined): boolean {
   if (pod.metadata?.deletionTimestamp) return false;
   if (!latest) return true;
   if (latest.state === 'running') return false;
   if (latest.state === 'unknown' || latest.state === 'created') return true;
-  if (sidecar) return true;
+  // A sidecar always restarts, whatever the pod's policy.
+  if (isSidecar(container)) return true;
   const policy = pod.spec?.restartPolicy ?? 'Always';
   if (policy === 'Never') return false;
   if (policy === 'OnFailure' && latest.exitCode === 0) return false;
@@ -129,7 +130,7 @@ function containerStatuses(pod: Pod, runtime: RuntimePod | undefined, specs: Con
   for (const spec of specs) {
     const latest = runtime?.containers.find((c) => c.name === spec.name);
     if (isInit && latest?.state === 'exited' && latest.exitCode === 0) continue;
-    if (!shouldRestart(spec, pod, latest, isInit && isSidecar(spec))) continue;
+    if (!shouldRestart(spec, pod, latest)) continue;
     const reason = inputs.reasons.get(spec.name);
     if (!reason) continue;
     const status = statuses.get(spec.name)!;

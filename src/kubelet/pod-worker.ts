@@ -154,7 +154,9 @@ export class PodWorker {
       return outcome;
     }
 
-    const sandboxConfig = await this.context.helpers.sandboxConfig(pod, sandbox.attempt);
+    // Only built when a container is to start.
+    let sandboxConfig: Promise<PodSandboxConfig> | undefined;
+    const config = () => (sandboxConfig ??= this.context.helpers.sandboxConfig(pod, sandbox.attempt));
     const init = this.initActions(pod, runtime!);
     for (const [id, message] of init.kill) {
       const c = runtime!.containers.find((x) => x.id === id)!;
@@ -166,7 +168,12 @@ export class PodWorker {
       outcome.finished = true;
       return outcome;
     }
-    for (const index of init.start) await this.startContainer(pod, initContainers[index], initKind(initContainers[index]), runtime!, sandboxConfig, outcome);
+    for (const index of init.start) {
+      const container = initContainers[index];
+      await this.startContainer(pod, container, initKind(container), runtime!, await config(), outcome);
+      // An init container that could not start holds back the ones after it.
+      if (!isSidecar(container) && this.reasons.has(container.name)) break;
+    }
     if (!init.initialized) return outcome;
 
     let keep = 0;
@@ -203,8 +210,7 @@ export class PodWorker {
       outcome.finished = true;
       return outcome;
     }
-    // Containers just killed are exited now; read them as such for the back-off.
-    for (const c of start) await this.startContainer(pod, c, 'regular', runtime!, sandboxConfig, outcome);
+    for (const c of start) await this.startContainer(pod, c, 'regular', runtime!, await config(), outcome);
     return outcome;
   }
 
@@ -328,7 +334,7 @@ export class PodWorker {
     const latest = latestContainer(runtime, container.name);
     const sandbox = runtime.sandboxes[0];
     const podIP = sandbox?.ip ?? '';
-    // Only instances of the current sandbox count for the back-off and the restart count.
+    // Restarting an exited container first waits out its crash-loop back-off (doBackOff).
     if (latest && latest.state === 'exited') {
       const key = backoffKey(pod, container);
       const finished = latest.finishedAt || Date.now();

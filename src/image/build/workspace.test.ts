@@ -38,6 +38,7 @@ for (const mode of ['auto', 'plain'] as const) {
       const base = baseLayer();
       const ws = await openWorkspace([{ path: base, mediaType: 'application/vnd.oci.image.layer.v1.tar', diffId: `sha256:${mode}` }], store, work, mode);
       try {
+        assert.equal(ws.kind, mode === 'auto' ? 'overlay' : 'plain', 'overlayfs is available on these machines');
         writeFileSync(join(ws.root, 'etc/a'), 'a2');
         unlinkSync(join(ws.root, 'etc/b'));
         rmSync(join(ws.root, 'var/cache'), { recursive: true });

@@ -27,6 +27,8 @@ export interface BaseLayer extends LayerBlob {
 export interface Workspace {
   /** The rootfs as the container sees it. */
   readonly root: string;
+  /** How changes are tracked. */
+  readonly kind: 'overlay' | 'plain';
   /** Writes the changes since the last commit as a layer tar, and starts the next step. */
   commit(tarPath: string): Promise<DiffSummary>;
   /** Adds a cached layer on top (a cache hit after the workspace exists). */
@@ -114,6 +116,7 @@ function lstatOrUndefined(path: string): BigIntStats | undefined {
 }
 
 class OverlayWorkspace implements Workspace {
+  readonly kind = 'overlay';
   readonly root: string;
   /** Lower directories, topmost first; the base rootfs last. */
   private readonly lowers: string[];
@@ -136,7 +139,10 @@ class OverlayWorkspace implements Workspace {
     this.work = join(this.temp, `work-${this.step}`);
     mkdirSync(this.upper, { mode: 0o755 });
     mkdirSync(this.work);
-    this.mounted = mount(['-t', 'overlay', 'overlay', '-o', `lowerdir=${this.lowers.join(':')},upperdir=${this.upper},workdir=${this.work}`, this.root]);
+    // Full copy-ups and no directory redirects, whatever the kernel's defaults: the upper
+    // directory must hold every changed file whole for it to be the layer.
+    const options = `lowerdir=${this.lowers.join(':')},upperdir=${this.upper},workdir=${this.work},redirect_dir=off,metacopy=off,index=off`;
+    this.mounted = mount(['-t', 'overlay', 'overlay', '-o', options, this.root]);
     return this.mounted;
   }
 
@@ -214,6 +220,7 @@ class OverlayWorkspace implements Workspace {
 }
 
 class PlainWorkspace implements Workspace {
+  readonly kind = 'plain';
   private snap?: Snapshot;
 
   private constructor(readonly root: string) {}
