@@ -12,9 +12,13 @@
  *  4. an ExternalName Service resolves as a CNAME and leads to redis;
  *  5. Services without selector (EndpointSlice, Endpoints) reach a server the
  *     test runs in its own network namespace;
- *  6. Ingress: hosts a.test/b.test, path prefixes, TLS from a Secret, the
- *     status ADDRESS, and a backend pod deleted under a bounded load of 2,000
- *     requests without losing one (readiness probe + preStop, as users write).
+ *  6. Ingress: hosts a.test/b.test, path prefixes, an ExternalName alias, TLS
+ *     from RSA and ECDSA Secrets (TLS 1.3 and 1.2), the status ADDRESS, and a
+ *     backend pod deleted under a bounded load of 2,000 requests without
+ *     losing one (readiness probe + preStop, as users write them);
+ *  7. a pod failing its readiness probe leaves the ClusterIP and the Ingress
+ *     until it is ready again;
+ *  8. `--cleanup` on stop removes the pods, the nft table and the bridge.
  *
  * Images come from the shared test image store (scripts/build-example-images.sh).
  * Traffic only goes to loopback, the node's own address, pods and a test netns.
@@ -123,9 +127,9 @@ function ingressGet(port: number, host: string, path: string, agent?: Agent, tim
 }
 
 /** GET through the ingress' HTTPS port with SNI `host`, trusting only `ca`; also returns the served certificate. */
-function ingressGetTls(port: number, host: string, path: string, ca: string): Promise<Reply & { certificate: X509Certificate }> {
+function ingressGetTls(port: number, host: string, path: string, ca: string, maxVersion: 'TLSv1.2' | 'TLSv1.3' = 'TLSv1.3'): Promise<Reply & { certificate: X509Certificate }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path, servername: host, headers: { host }, ca, agent: false }, (res) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, servername: host, headers: { host }, ca, maxVersion, agent: false }, (res) => {
       const certificate = new X509Certificate((res.socket as TLSSocket).getPeerCertificate().raw);
       let body = '';
       res.setEncoding('utf8');
@@ -188,6 +192,8 @@ describe('services, cluster DNS and ingress on a real node', { skip: canRun ? fa
   /** run_id → pod name of the 3 redis pods. */
   let redisRunIds = new Map<string, string>();
   let testHost: TestHost | undefined;
+  /** What the server outside the cluster (in testHost) answers. */
+  let outsideBody = '';
   const tmp = mkdtempSync(join(tmpdir(), 'pilote-services-'));
 
   /** `kubectl exec POD -- sh -c SCRIPT`, failing the test on a non-zero exit. */
@@ -247,12 +253,19 @@ describe('services, cluster DNS and ingress on a real node', { skip: canRun ? fa
       return out.code === 0 && out.stdout.includes('+PONG') ? out.stdout : undefined;
     }, '+PONG from redis:6379', 20_000);
     assert.match(pong, /^\+PONG\r?\n/);
+    // From the host too (what a developer on the machine tries).
+    assert.equal(await redisCommand(redisClusterIp, 6379), '+PONG');
     assert.match(await shIn('client', 'printf "PING\\r\\nQUIT\\r\\n" | nc redis.default.svc.cluster.local 6379'), /^\+PONG\r?\n/);
 
     // The pod's resolv.conf points at the cluster DNS with the namespace's search path.
     const resolvConf = await cluster.kubectlOk(['exec', 'client', '--', 'cat', '/etc/resolv.conf']);
     assert.match(resolvConf, /^search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local$/m);
     assert.match(resolvConf, /^options ndots:5$/m);
+    const dnsIp = /^nameserver (\S+)$/m.exec(resolvConf)![1];
+    assert.equal((await cluster.kubectlOk(['get', 'svc', '-n', 'kube-system', 'kube-dns', '-o', 'jsonpath={.spec.clusterIP}'])).trim(), dnsIp);
+    // kube-dns has no selector: its EndpointSlice leads to the DNS server on the node.
+    const dnsSlice = await cluster.kubectlOk(['get', 'endpointslices', '-n', 'kube-system', '-l', 'kubernetes.io/service-name=kube-dns', '-o', 'jsonpath={.items[*].endpoints[*].addresses[0]} {.items[*].ports[*].port}']);
+    assert.deepEqual([...new Set(dnsSlice.trim().split(/\s+/))].sort(), [nodeIp, String(ports.dnsPort)].sort());
     const kubernetesIp = (await cluster.kubectlOk(['get', 'svc', 'kubernetes', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
     // busybox nslookup (≥ 1.28) only applies the search path to names without a dot, as on any cluster.
     const lookup = await cluster.kubectlOk(['exec', 'client', '--', 'nslookup', 'kubernetes.default.svc.cluster.local']);
@@ -331,7 +344,7 @@ describe('services, cluster DNS and ingress on a real node', { skip: canRun ? fa
 
   it('Services without selector lead to a server outside the cluster (EndpointSlice and Endpoints)', { timeout: 60_000 }, async () => {
     testHost = await createTestHost(uniqueName('svo'), await freeSubnet());
-    const body = `outside ${uniqueName('db', 16)}`;
+    const body = (outsideBody = `outside ${uniqueName('db', 16)}`);
     await startHttpBackend(testHost, { port: 8080, body });
     const manifests = [
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'outside-db' }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
@@ -361,17 +374,23 @@ describe('services, cluster DNS and ingress on a real node', { skip: canRun ? fa
     await cluster.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [webDeployment('app-a', 2), webDeployment('app-b', 1)] }) });
     await cluster.kubectlOk(['expose', 'deployment', 'app-a', '--port=80', '--target-port=http']);
     await cluster.kubectlOk(['expose', 'deployment', 'app-b', '--port=80', '--target-port=http']);
-    const { cert, key } = await selfSignedCertificate(['a.test', 'b.test'], 'a.test');
-    writeFileSync(join(tmp, 'tls.crt'), cert);
-    writeFileSync(join(tmp, 'tls.key'), key);
-    await cluster.kubectlOk(['create', 'secret', 'tls', 'web-tls', `--cert=${join(tmp, 'tls.crt')}`, `--key=${join(tmp, 'tls.key')}`]);
+    // a.test: RSA (what openssl, mkcert and cert-manager make by default); b.test: ECDSA.
+    const certs = { 'a.test': await selfSignedCertificate(['a.test'], 'a.test', { keyType: 'rsa' }), 'b.test': await selfSignedCertificate(['b.test'], 'b.test') };
+    for (const [host, { cert, key }] of Object.entries(certs)) {
+      writeFileSync(join(tmp, `${host}.crt`), cert);
+      writeFileSync(join(tmp, `${host}.key`), key);
+      await cluster.kubectlOk(['create', 'secret', 'tls', `${host.replace('.', '-')}-tls`, `--cert=${join(tmp, `${host}.crt`)}`, `--key=${join(tmp, `${host}.key`)}`]);
+    }
     const backend = (service: string) => ({ service: { name: service, port: { number: 80 } } });
     const ingress = {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
       metadata: { name: 'web' },
       spec: {
-        tls: [{ hosts: ['a.test', 'b.test'], secretName: 'web-tls' }],
+        tls: [
+          { hosts: ['a.test'], secretName: 'a-test-tls' },
+          { hosts: ['b.test'], secretName: 'b-test-tls' },
+        ],
         rules: [
           { host: 'a.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: backend('app-a') }] } },
           {
@@ -383,10 +402,13 @@ describe('services, cluster DNS and ingress on a real node', { skip: canRun ? fa
               ],
             },
           },
+          // An ExternalName alias of a Service of the cluster (the selectorless one above).
+          { host: 'db.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: backend('outside-alias') }] } },
         ],
       },
     };
-    await cluster.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(ingress) });
+    const alias = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'outside-alias' }, spec: { type: 'ExternalName', externalName: 'outside-db.default.svc.cluster.local', ports: [{ port: 80 }] } };
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [alias, ingress] }) });
     const podsA = await available('app-a', 2);
     const [podB] = await available('app-b', 1);
     await readyEndpoints('app-a', 2);
@@ -410,14 +432,16 @@ describe('services, cluster DNS and ingress on a real node', { skip: canRun ? fa
     assert.equal(notApi.status, 404);
     assert.notEqual(notApi.body, '404 page not found\n', 'app-b, not the ingress, answered /apiv2');
     assert.deepEqual(await ingressGet(http, 'c.test', '/'), { status: 404, body: '404 page not found\n' });
+    assert.deepEqual(await ingressGet(http, 'db.test', '/'), { status: 200, body: outsideBody });
 
-    // TLS with the Secret's certificate, chosen by SNI, for both hosts.
-    const expected = new X509Certificate(cert);
-    for (const host of ['a.test', 'b.test']) {
-      const reply = await waitFor(async () => ingressGetTls(ports.ingressPorts.https, host, '/', cert).catch(() => undefined), `https://${host} through the ingress`, 20_000);
-      assert.equal(reply.status, 200);
-      assert.match(reply.body, host === 'a.test' ? /^app-a / : /^app-b /);
-      assert.equal(reply.certificate.fingerprint256, expected.fingerprint256);
+    // TLS with each Secret's certificate, chosen by SNI, whatever its key type and the TLS version.
+    for (const [host, { cert }] of Object.entries(certs)) {
+      for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+        const reply = await waitFor(async () => ingressGetTls(ports.ingressPorts.https, host, '/', cert, version).catch(() => undefined), `https://${host} (${version}) through the ingress`, 20_000);
+        assert.equal(reply.status, 200);
+        assert.match(reply.body, host === 'a.test' ? /^app-a / : /^app-b /);
+        assert.equal(reply.certificate.fingerprint256, new X509Certificate(cert).fingerprint256, `${host} over ${version}`);
+      }
     }
 
     // kubectl get ingress: NAME CLASS HOSTS ADDRESS PORTS AGE — the default class `pilote` set on create, the
@@ -426,7 +450,7 @@ describe('services, cluster DNS and ingress on a real node', { skip: canRun ? fa
       const out = (await cluster.kubectl(['get', 'ingress', 'web', '--no-headers'])).stdout.trim();
       return out.split(/\s+/)[3] === nodeIp ? out : undefined;
     }, 'the ADDRESS of ingress web', 20_000);
-    assert.match(row, new RegExp(`^web\\s+pilote\\s+a\\.test,b\\.test\\s+${nodeIp.replace(/\./g, '\\.')}\\s+80, 443\\s`));
+    assert.match(row, new RegExp(`^web\\s+pilote\\s+a\\.test,b\\.test,db\\.test\\s+${nodeIp.replace(/\./g, '\\.')}\\s+80, 443\\s`));
   });
 
   it('deleting a backend pod during 2,000 requests through the ingress loses none', { timeout: 120_000 }, async (t) => {
@@ -435,8 +459,11 @@ describe('services, cluster DNS and ingress on a real node', { skip: canRun ? fa
     const victim = before[0];
     const total = 2000;
     // Paced at 4 ms per request (~8 s): long enough that the pod's removal, its
-    // preStop, its end and its replacement all happen while requests flow.
+    // preStop, its end and its replacement all happen while requests flow; the
+    // last 500 also wait for the pod to be gone, so a slow machine cannot end
+    // the load before the pod does.
     const spacingMs = 4;
+    const tail = 500;
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
     const results: { at: number; pod?: string; error?: string }[] = [];
     let deletedAt = 0;
@@ -449,8 +476,13 @@ describe('services, cluster DNS and ingress on a real node', { skip: canRun ? fa
       await cluster.kubectlOk(['wait', '--for=delete', `pod/${victim}`, '--timeout=60s'], { timeoutMs: 65_000 });
       goneAt = Date.now();
     })();
+    const released = deletion.then(
+      () => Date.now(),
+      () => Date.now(),
+    );
     const one = async (index: number) => {
-      const due = start + index * spacingMs;
+      let due = start + index * spacingMs;
+      if (index >= total - tail) due = Math.max(due, (await released) + (index - (total - tail)) * spacingMs);
       if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
       const at = Date.now();
       try {
@@ -484,6 +516,24 @@ describe('services, cluster DNS and ingress on a real node', { skip: canRun ? fa
       const reply = await ingressGet(http, 'a.test', '/').catch(() => undefined);
       return reply?.body.trim().split(' ')[1] === replacement;
     }, `a request served by the replacement ${replacement}`, 20_000);
+  });
+
+  it('a pod failing its readiness probe gets no new requests (ClusterIP and Ingress) until it is ready again', { timeout: 90_000 }, async () => {
+    const [sick, healthy] = await available('app-a', 2);
+    const servedBy = async () => {
+      const out = await shIn('client', 'for i in $(seq 20); do wget -q -O - http://app-a/; done');
+      const pods = new Set(out.trim().split('\n').map((line) => line.split(' ')[1]));
+      for (let i = 0; i < 10; i++) pods.add((await ingressGet(ports.ingressPorts.http, 'a.test', '/')).body.trim().split(' ')[1]);
+      return [...pods].sort();
+    };
+    // busybox httpd answers 404 without its index: the readiness probe (GET /) fails.
+    await shIn(sick, 'mv /www/index.html /www/index.off');
+    await waitFor(async () => (await cluster.kubectl(['get', 'pod', sick, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout === 'False', `${sick} not Ready`, 20_000);
+    await readyEndpoints('app-a', 1);
+    await waitFor(async () => (await servedBy()).join() === healthy, `only ${healthy} serving`, 10_000);
+    await shIn(sick, 'mv /www/index.off /www/index.html');
+    await readyEndpoints('app-a', 2);
+    await waitFor(async () => (await servedBy()).join() === [sick, healthy].sort().join(), `${sick} serving again`, 10_000);
   });
 
   it('stopping the server with --cleanup removes its pods, rules and bridge', { timeout: 90_000 }, async () => {

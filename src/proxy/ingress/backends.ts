@@ -31,6 +31,8 @@ interface SliceShape {
 }
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+/** ExternalName Services naming other Services of the cluster are followed at most this deep (a loop ends as 'no-service'). */
+const MAX_ALIAS_DEPTH = 8;
 
 /** Indexes EndpointSlices by Service, and answers "where does this backend lead". */
 export class BackendResolver {
@@ -43,7 +45,15 @@ export class BackendResolver {
   private readonly cache = new Map<string, { version: number; targets: Target[] | BackendProblem }>();
   private version = 0;
 
-  constructor(private readonly services: Informer) {}
+  /**
+   * @param clusterDomain ExternalName Services naming a Service of this cluster
+   *   (`<svc>.<ns>.svc.<clusterDomain>`) lead to that Service's endpoints: this
+   *   process runs on the host, whose resolver knows nothing of cluster names.
+   */
+  constructor(
+    private readonly services: Informer,
+    private readonly clusterDomain = 'cluster.local',
+  ) {}
 
   /** Forgets computed targets: call on every Service change (slice changes do it themselves). */
   invalidate(): void {
@@ -76,16 +86,21 @@ export class BackendResolver {
   }
 
   /** The ready targets of a backend, or why there are none. */
-  targets(ref: ServiceBackendRef): Target[] | BackendProblem {
+  targets(ref: ServiceBackendRef, depth = 0): Target[] | BackendProblem {
     const service = this.services.get(`${ref.namespace}/${ref.service}`);
     if (!service) return 'no-service';
     const spec = (service.spec ?? {}) as ServiceSpecShape;
     const servicePort = (spec.ports ?? []).find((p) =>
       (p.protocol ?? 'TCP') === 'TCP' && (ref.port.name ? p.name === ref.port.name : p.port === ref.port.number));
     if (spec.type === 'ExternalName' && spec.externalName) {
-      // Another name outside the cluster: connect to it by name on the asked port.
       const port = servicePort?.port ?? ref.port.number;
-      return port ? [{ host: spec.externalName.replace(/\.$/, ''), port }] : 'no-port';
+      if (!port) return 'no-port';
+      const host = spec.externalName.replace(/\.$/, '').toLowerCase();
+      // A Service of this cluster (a cross-namespace alias): its endpoints, as cluster DNS would lead there.
+      const inCluster = this.clusterServiceName(host);
+      if (inCluster) return depth < MAX_ALIAS_DEPTH ? this.targets({ ...inCluster, port: { number: port } }, depth + 1) : 'no-service';
+      // Another name outside the cluster: connect to it by name on the asked port.
+      return [{ host, port }];
     }
     if (!servicePort) return 'no-port';
     const portName = servicePort.name ?? '';
@@ -105,6 +120,14 @@ export class BackendResolver {
       }
     }
     return targets.length ? targets : 'no-endpoints';
+  }
+
+  /** `{namespace, service}` for `<service>.<namespace>.svc.<clusterDomain>`, else undefined. */
+  private clusterServiceName(host: string): { namespace: string; service: string } | undefined {
+    const suffix = `.svc.${this.clusterDomain.toLowerCase()}`;
+    if (!host.endsWith(suffix)) return undefined;
+    const labels = host.slice(0, -suffix.length).split('.');
+    return labels.length === 2 ? { service: labels[0], namespace: labels[1] } : undefined;
   }
 
   /** Targets in round-robin order for this backend: the first is the one to try first. */

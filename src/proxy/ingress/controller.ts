@@ -8,6 +8,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { KubeObject } from '../../apimachinery/types.js';
 import { StatusError } from '../../apimachinery/errors.js';
@@ -21,6 +22,7 @@ import { ClassFilter, INGRESS_RESOURCES, ensureIngressClass } from './ingress-cl
 import { RouteTable, type RouteMatch } from './routing.js';
 import { selfSignedCertificate } from './self-signed.js';
 import { TlsStore } from './tls-store.js';
+import { tlsDispatcher } from './tls-dispatch.js';
 
 const log = logger('ingress');
 const SYNC_WAIT_MS = 10_000;
@@ -58,13 +60,16 @@ export async function startIngressController(opts: IngressControllerOptions): Pr
     slices: new Informer(client.resource(RESOURCES.endpointSlices)),
     secrets: new Informer(client.resource(RESOURCES.secrets)),
   };
-  const backends = new BackendResolver(informers.services);
+  const backends = new BackendResolver(informers.services, config.clusterDomain);
   informers.slices.addHandlers({ onAdd: (o) => backends.upsertSlice(o), onUpdate: (_, o) => backends.upsertSlice(o), onDelete: (o) => backends.deleteSlice(o) });
   const invalidate = () => backends.invalidate();
   informers.services.addHandlers({ onAdd: invalidate, onUpdate: invalidate, onDelete: invalidate });
 
   const classFilter = new ClassFilter();
-  const fallback = await selfSignedCertificate(['ingress.local'], 'Pilote Ingress Default Certificate');
+  // Served to names without a Secret and to clients without SNI (RSA: every client takes it).
+  const fallback = await selfSignedCertificate(['ingress.local'], 'Pilote Ingress Default Certificate', { keyType: 'rsa' });
+  // The default of the HTTPS server for ECDSA Secrets, replaced by theirs on every handshake (see tls-dispatch.ts).
+  const fallbackEc = await selfSignedCertificate(['ingress.local'], 'Pilote Ingress Default Certificate');
   const tls = new TlsStore(informers.secrets, fallback);
   const status = new StatusWriter(client, config.nodeIp, () => {
     // A failed status write is tried again on a later rebuild.
@@ -140,11 +145,19 @@ export async function startIngressController(opts: IngressControllerOptions): Pr
   const bindAddress = opts.bindAddress ?? '0.0.0.0';
   const http = createHttpServer(onRequest('http'));
   http.on('upgrade', onUpgrade('http'));
-  const https = createHttpsServer({ cert: fallback.cert, key: fallback.key, SNICallback: tls.sniCallback, ALPNProtocols: ['http/1.1'] }, onRequest('https'));
-  https.on('upgrade', onUpgrade('https'));
-  for (const server of [http, https]) server.on('clientError', (_error, socket) => socket.destroy());
+  // One HTTPS server per key type of default certificate; the dispatcher listening on the HTTPS port
+  // hands each connection to the one matching the certificate its SNI name gets (see tls-dispatch.ts).
+  const httpsServer = (pair: { cert: string; key: string }) => {
+    const server = createHttpsServer({ cert: pair.cert, key: pair.key, SNICallback: tls.sniCallback, ALPNProtocols: ['http/1.1'] }, onRequest('https'));
+    server.on('upgrade', onUpgrade('https'));
+    return server;
+  };
+  const httpsRsa = httpsServer(fallback);
+  const httpsEc = httpsServer(fallbackEc);
+  const https = tlsDispatcher((serverName) => (tls.keyTypeFor(serverName) === 'ec' ? httpsEc : httpsRsa));
+  for (const server of [http, httpsRsa, httpsEc]) server.on('clientError', (_error, socket) => socket.destroy());
   const httpPort = await listen(http, opts.httpPort, bindAddress);
-  const httpsPort = await listen(https, opts.httpsPort, bindAddress).catch(async (error) => {
+  const httpsPort = await listen(https.server, opts.httpsPort, bindAddress).catch(async (error) => {
     await close(http);
     throw error;
   });
@@ -156,13 +169,13 @@ export async function startIngressController(opts: IngressControllerOptions): Pr
     async stop() {
       stopped = true;
       for (const informer of Object.values(informers)) informer.stop();
-      await Promise.all([close(http), close(https)]);
+      await Promise.all([close(http), https.close(), close(httpsRsa), close(httpsEc)]);
       agent.destroy();
     },
   };
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+function listen(server: NetServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -80,4 +80,22 @@ describe('backend targets', () => {
     resolver.deleteSlice(slice('web-2', [], []));
     assert.equal(resolver.rotation(ref({ number: 80 })), 'no-endpoints');
   });
+
+  it('follows an ExternalName Service naming a Service of the cluster to its endpoints; other names are connected to by name', () => {
+    const services: KubeObject[] = [
+      { metadata: { namespace: 'backend', name: 'db' }, spec: { ports: [{ name: 'sql', port: 5432, protocol: 'TCP' }] } },
+      { metadata: { namespace: 'ns', name: 'alias' }, spec: { type: 'ExternalName', externalName: 'db.backend.svc.cluster.local.', ports: [{ port: 5432 }] } },
+      { metadata: { namespace: 'ns', name: 'outside' }, spec: { type: 'ExternalName', externalName: 'db.example.com', ports: [{ port: 443 }] } },
+      { metadata: { namespace: 'ns', name: 'loop' }, spec: { type: 'ExternalName', externalName: 'loop.ns.svc.cluster.local' } },
+    ];
+    const resolver = new BackendResolver(fixedInformer(services), 'cluster.local');
+    resolver.upsertSlice({
+      metadata: { namespace: 'backend', name: 'db-1', labels: { 'kubernetes.io/service-name': 'db' } },
+      endpoints: [{ addresses: ['10.42.0.7'], conditions: { ready: true } }],
+      ports: [{ name: 'sql', port: 15432, protocol: 'TCP' }],
+    } as KubeObject);
+    assert.deepEqual(resolver.targets({ namespace: 'ns', service: 'alias', port: { number: 5432 } }), [{ host: '10.42.0.7', port: 15432 }]);
+    assert.deepEqual(resolver.targets({ namespace: 'ns', service: 'outside', port: { number: 443 } }), [{ host: 'db.example.com', port: 443 }]);
+    assert.equal(resolver.targets({ namespace: 'ns', service: 'loop', port: { number: 80 } }), 'no-service');
+  });
 });

@@ -11,13 +11,22 @@ export interface PemKeyPair {
   key: string;
 }
 
-/** Generates an ECDSA P-256 self-signed server certificate for `dnsNames` (first one is the CN). */
-export async function selfSignedCertificate(dnsNames: string[], commonName = dnsNames[0] ?? 'localhost'): Promise<PemKeyPair> {
+/** Key algorithm of a generated certificate. */
+export type CertificateKeyType = 'ecdsa' | 'rsa';
+
+/**
+ * Generates a self-signed server certificate for `dnsNames` (first one is the
+ * CN): ECDSA P-256 by default, or RSA 2048 with `keyType: 'rsa'`.
+ */
+export async function selfSignedCertificate(dnsNames: string[], commonName = dnsNames[0] ?? 'localhost', options: { keyType?: CertificateKeyType } = {}): Promise<PemKeyPair> {
   // Loaded lazily: the library and its reflect polyfill cost ~100 ms at import.
   await import('reflect-metadata');
   const x509 = await import('@peculiar/x509');
   x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const alg =
+    options.keyType === 'rsa'
+      ? ({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' } as const)
+      : ({ name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const);
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
   const extensions: InstanceType<typeof x509.Extension>[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),

@@ -5,6 +5,7 @@
  * built once per Secret version. Unknown names, and Secrets that are missing
  * or invalid, get the controller's self-signed fallback certificate.
  */
+import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { KubeObject } from '../../apimachinery/types.js';
 import type { Informer } from '../../client/informer.js';
@@ -18,7 +19,7 @@ export class TlsStore {
   private exact = new Map<string, string>();
   /** ".example.com" → secret key, from `*.example.com` entries. */
   private wildcard = new Map<string, string>();
-  private readonly contexts = new Map<string, { version: string; context: SecureContext | undefined }>();
+  private readonly contexts = new Map<string, { version: string; context: SecureContext | undefined; keyType: string | undefined }>();
   readonly fallback: SecureContext;
 
   constructor(
@@ -53,16 +54,29 @@ export class TlsStore {
 
   /** The TLS context for a handshake's SNI name (the fallback when nothing better fits). */
   contextFor(servername: string | undefined): SecureContext {
+    return this.entryFor(servername)?.context ?? this.fallback;
+  }
+
+  /**
+   * The key type (`rsa`, `ec`, … as node:crypto names it) of the certificate
+   * the SNI name gets from a Secret; undefined when it gets the fallback.
+   */
+  keyTypeFor(servername: string | undefined): string | undefined {
+    const entry = this.entryFor(servername);
+    return entry?.context ? entry.keyType : undefined;
+  }
+
+  private entryFor(servername: string | undefined) {
     const secretKey = servername ? this.secretFor(servername) : undefined;
-    if (!secretKey) return this.fallback;
+    if (!secretKey) return undefined;
     const secret = this.secrets.get(secretKey);
-    if (!secret) return this.fallback;
+    if (!secret) return undefined;
     const version = secret.metadata.resourceVersion ?? '';
     const cached = this.contexts.get(secretKey);
-    if (cached && cached.version === version) return cached.context ?? this.fallback;
-    const context = buildContext(secret);
-    this.contexts.set(secretKey, { version, context });
-    return context ?? this.fallback;
+    if (cached && cached.version === version) return cached;
+    const entry = { version, ...buildContext(secret) };
+    this.contexts.set(secretKey, entry);
+    return entry;
   }
 
   /** Node's SNICallback. */
@@ -71,17 +85,20 @@ export class TlsStore {
   };
 }
 
-function buildContext(secret: KubeObject): SecureContext | undefined {
+function buildContext(secret: KubeObject): { context: SecureContext | undefined; keyType: string | undefined } {
   const data = (secret.data ?? {}) as Record<string, string>;
   const key = `${secret.metadata.namespace}/${secret.metadata.name}`;
   if (!data['tls.crt'] || !data['tls.key']) {
     log.warn('TLS secret lacks tls.crt or tls.key; serving the default certificate', { secret: key });
-    return undefined;
+    return { context: undefined, keyType: undefined };
   }
   try {
-    return createSecureContext({ cert: Buffer.from(data['tls.crt'], 'base64'), key: Buffer.from(data['tls.key'], 'base64') });
+    const cert = Buffer.from(data['tls.crt'], 'base64');
+    const context = createSecureContext({ cert, key: Buffer.from(data['tls.key'], 'base64') });
+    // The leaf is the first certificate of the chain.
+    return { context, keyType: new X509Certificate(cert).publicKey.asymmetricKeyType };
   } catch (error) {
     log.warn('TLS secret does not hold a usable certificate and key; serving the default certificate', { secret: key, error });
-    return undefined;
+    return { context: undefined, keyType: undefined };
   }
 }
