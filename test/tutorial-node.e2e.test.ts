@@ -174,6 +174,42 @@ describe('the tutorial on a real node (containerd)', () => {
     assert.equal(await podStatusColumn(cluster, 'memory-hog'), 'OOMKilled');
   });
 
+  it("a pod's IP answers another pod; a readiness probe flips the pod's Ready condition", async () => {
+    const web = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web' },
+      spec: {
+        containers: [
+          {
+            name: 'httpd',
+            image: 'busybox',
+            command: ['sh', '-c', 'echo hello-from-web > /tmp/index.html; touch /tmp/ready; exec httpd -f -p 8080 -h /tmp'],
+            readinessProbe: { httpGet: { path: '/ready', port: 8080 }, periodSeconds: 1, failureThreshold: 1 },
+          },
+        ],
+      },
+    };
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(web) });
+    await cluster.kubectlOk(['run', 'client', '--image=busybox', '--', 'sleep', '3600']);
+    const isReady = (pod: any) => pod?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+    const ready = await waitFor(async () => {
+      const pod = await getPod(cluster, 'web');
+      return isReady(pod) ? pod : undefined;
+    }, 'web ready', 60_000);
+    await waitFor(async () => (await getPod(cluster, 'client'))?.status?.phase === 'Running', 'client Running', 60_000);
+    const page = await cluster.kubectlOk(['exec', 'client', '--', 'wget', '-qO-', `http://${ready.status.podIP}:8080/`]);
+    assert.equal(page.trim(), 'hello-from-web');
+    // The probe fails once its file is gone: the pod stays Running but turns unready (READY 0/1), then ready again.
+    await cluster.kubectlOk(['exec', 'web', '--', 'rm', '/tmp/ready']);
+    await waitFor(async () => !isReady(await getPod(cluster, 'web')), 'web unready', 30_000);
+    assert.match((await cluster.kubectlOk(['get', 'pod', 'web', '--no-headers'])).trim(), /^web\s+0\/1\s+Running\s+0\s/);
+    const events = await cluster.kubectlOk(['get', 'events', '--field-selector', 'involvedObject.name=web,reason=Unhealthy', '-o', 'jsonpath={.items[*].message}']);
+    assert.match(events, /Readiness probe failed: HTTP probe failed with statuscode: 404/);
+    await cluster.kubectlOk(['exec', 'web', '--', 'touch', '/tmp/ready']);
+    await waitFor(async () => isReady(await getPod(cluster, 'web')), 'web ready again', 30_000);
+  });
+
   it('kubectl delete pod returns once the containers are gone', async () => {
     const result = await cluster.kubectl(['delete', 'pod', 'mynginx'], { timeoutMs: 60_000 });
     assert.equal(result.code, 0, result.stderr);
