@@ -11,7 +11,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +22,7 @@ import { build } from '../src/image/build/builder.js';
 import { materialize } from '../src/image/build/rootfs.js';
 import { runInContainer } from '../src/image/build/run.js';
 import type { StoredImage } from '../src/image/types.js';
+import { pullImage } from '../src/image/registry.js';
 
 const execFileAsync = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '..', '..');
@@ -57,10 +59,10 @@ function context(name: string, files: Record<string, string>): string {
 }
 
 /** Extracts an image's layers into a new directory. */
-async function rootfsOf(image: StoredImage): Promise<string> {
+async function rootfsOf(image: StoredImage, from: ImageStore = store): Promise<string> {
   const dir = mkdtempSync(join(work, 'rootfs-'));
   chmodSync(dir, 0o755);
-  await materialize(dir, image.manifest.layers.map((d) => ({ path: store.blobPath(d.digest), mediaType: d.mediaType })));
+  await materialize(dir, image.manifest.layers.map((d) => ({ path: from.blobPath(d.digest), mediaType: d.mediaType })));
   return dir;
 }
 
@@ -288,4 +290,56 @@ describe('pilote build: bad input names the line and leaves no image', () => {
       assert.equal(readFileSync(join(storeDir, 'index.json'), 'utf8'), indexBefore, 'the store names nothing new');
     });
   }
+});
+
+/** A free loopback TCP port. */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+describe('pilote build: FROM an image that is only in a registry', () => {
+  let registry: ChildProcess | undefined;
+  after(() => {
+    registry?.kill('SIGTERM');
+  });
+
+  it('pulls the base image (local docker-registry) and builds on it', async () => {
+    if (!(await store.resolve('busybox'))) return assert.fail('needs busybox:latest from the first suite');
+    const port = await freePort();
+    const regDir = join(work, 'registry');
+    mkdirSync(regDir);
+    writeFileSync(
+      join(regDir, 'config.yml'),
+      `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${regDir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+    );
+    registry = spawn('docker-registry', ['serve', join(regDir, 'config.yml')], { stdio: 'ignore' });
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) assert.fail('docker-registry did not start within 15 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const remote = `127.0.0.1:${port}/tools/busybox:1`;
+    await execFileAsync('skopeo', ['copy', `oci:${storeDir}:docker.io/library/busybox:latest`, `docker://${remote}`, '--dest-tls-verify=false']);
+
+    const otherStore = ImageStore.open(join(work, 'store-pull'));
+    const ctx = context('pull', { Dockerfile: `FROM ${remote}\nRUN echo built on a pulled base > /pulled.txt\n` });
+    let progress = '';
+    const result = await build({ contextDir: ctx, tags: ['pulled:1'], store: otherStore, progress: (t) => (progress += t), pull: (ref) => pullImage(otherStore, ref) });
+    assert.match(progress, /pulling 127\.0\.0\.1:\d+\/tools\/busybox:1/);
+    assert.ok(await otherStore.resolve(remote), 'the base image is now in the store');
+    const rootfs = await rootfsOf(result.image, otherStore);
+    assert.equal(readFileSync(join(rootfs, 'pulled.txt'), 'utf8'), 'built on a pulled base\n');
+  });
 });

@@ -3,12 +3,15 @@
  * bootstrap` (a Debian base image from debootstrap), both writing to the
  * image store the node reads.
  */
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ImageStore } from '../image/store.js';
 import { build } from '../image/build/builder.js';
 import { bootstrapImage } from '../image/build/bootstrap.js';
+import { emptyRegistriesConfig, loadRegistriesConfig, type RegistriesConfig } from '../image/registries-config.js';
+import { pullImage } from '../image/registry.js';
 
 const BUILD_USAGE = `Usage: pilote build [options] CONTEXT
 
@@ -22,6 +25,9 @@ Options:
   --target STAGE          build this stage of a multi-stage Dockerfile
   --no-cache              ignore the layer cache
   --image-store DIR       the image store (default: $PILOTE_DATA_DIR/images, else ~/.pilote/images)
+  --registries FILE       mirrors for pulling missing base images, as k3s' registries.yaml
+                          (default: DATA_DIR/registries.yaml when it exists)
+  --insecure-registry HOST  pull from HOST over plain HTTP (loopback registries always are)
   -h, --help              show this help
 `;
 
@@ -52,6 +58,8 @@ export async function buildCommand(argv: string[]): Promise<void> {
       target: { type: 'string' },
       'no-cache': { type: 'boolean' },
       'image-store': { type: 'string' },
+      registries: { type: 'string' },
+      'insecure-registry': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -80,6 +88,13 @@ export async function buildCommand(argv: string[]): Promise<void> {
     target: values.target,
     noCache: values['no-cache'] ?? false,
     store,
+    // As `docker build`: a base image missing locally is pulled (through the mirrors).
+    pull: (ref) =>
+      pullImage(store, ref, {
+        registries: registriesConfig(values.registries),
+        insecureRegistries: values['insecure-registry'] ?? [],
+        progress: (line) => process.stderr.write(`${line}\n`),
+      }),
   }));
 }
 
@@ -102,6 +117,13 @@ async function untilDone<T>(what: string, work: () => Promise<T>): Promise<T> {
     settled = true;
     process.off('exit', onExit);
   }
+}
+
+/** registries.yaml from the flag, else DATA_DIR/registries.yaml when it exists, else none. */
+function registriesConfig(flag: string | undefined): RegistriesConfig {
+  if (flag) return loadRegistriesConfig(resolve(flag));
+  const fallback = join(process.env.PILOTE_DATA_DIR ?? join(homedir(), '.pilote'), 'registries.yaml');
+  return existsSync(fallback) ? loadRegistriesConfig(fallback) : emptyRegistriesConfig();
 }
 
 /** `pilote image bootstrap debian:SUITE …` (dispatched from `pilote image`). */

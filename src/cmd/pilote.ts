@@ -4,6 +4,7 @@ import { serverCommand } from './server.js';
 import { agentCommand } from './agent.js';
 import { simulateCommand } from './simulate.js';
 import { buildCommand } from './build.js';
+import { imageCommand } from './image.js';
 import { SERVER_VERSION } from '../apiserver/api-server.js';
 
 const USAGE = `Pilote — Kubernetes in one program.
@@ -15,6 +16,7 @@ Commands:
   agent      join this machine to a cluster as a node (pilote agent --server URL --token T)
   simulate   join a running cluster with simulated nodes (scale rehearsals, like KWOK)
   build      build an image from a Dockerfile, no daemon (pilote build -t NAME:TAG DIR)
+  image      manage images: ls, rm, inspect, save, load, tag, push, pull, bootstrap
   version    print the version
 
 Run 'pilote <command> --help' for a command's options.
@@ -31,6 +33,8 @@ async function main(argv: string[]): Promise<void> {
       return simulateCommand(rest);
     case 'build':
       return buildCommand(rest);
+    case 'image':
+      return imageCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`pilote ${SERVER_VERSION.gitVersion}\n`);

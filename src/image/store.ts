@@ -220,26 +220,22 @@ export class ImageStore {
     if (mediaType !== MediaTypes.ociManifest && mediaType !== MediaTypes.dockerManifest) {
       throw new Error(`cannot store a manifest of type ${mediaType}: only single-platform image manifests`);
     }
-    const fullNames = names.map(normalizeTagged);
+    const fullNames = [...new Set(names.map(normalizeTagged))];
     const descriptor = await this.putBlob(manifestBytes, mediaType);
+    let all: string[] = fullNames;
     await this.withIndexLock(async () => {
       for (const d of [manifest.config, ...manifest.layers]) {
         if (!this.hasBlob(d.digest)) throw new Error(`blob ${d.digest} of the image is missing from the store; write layers before the image`);
       }
       const index = this.readIndex();
-      index.manifests = index.manifests.filter((entry) => {
-        const name = entryName(entry);
-        if (name !== undefined) return !fullNames.includes(name);
-        return entry.digest !== descriptor.digest; // an unnamed entry of this image is replaced by the named ones
-      });
-      const entries = fullNames.length > 0 ? fullNames.map((n) => indexEntry(descriptor, n)) : [indexEntry(descriptor)];
-      index.manifests.push(...entries);
+      assignNames(index, descriptor, fullNames);
+      all = namesOf(index, descriptor.digest);
       this.writeIndex(index);
       for (const d of [descriptor, manifest.config, ...manifest.layers]) this.leased.delete(d.digest);
       this.writeLease();
     });
     const config = JSON.parse((await this.readBlob(manifest.config.digest)).toString('utf8')) as ImageConfigFile;
-    return { names: fullNames, digest: descriptor.digest, manifest, config, size: imageSize(manifest) };
+    return { names: all, digest: descriptor.digest, manifest, config, size: imageSize(manifest) };
   }
 
   /**
@@ -315,8 +311,7 @@ export class ImageStore {
     await this.withIndexLock(async () => {
       if (!this.hasBlob(image.digest)) throw new ImageNotFoundError(source);
       const index = this.readIndex();
-      index.manifests = index.manifests.filter((e) => entryName(e) !== name && !(entryName(e) === undefined && e.digest === image.digest));
-      index.manifests.push(indexEntry(descriptor, name));
+      assignNames(index, descriptor, [name]);
       this.writeIndex(index);
     });
   }
@@ -353,6 +348,18 @@ export class ImageStore {
       this.collectGarbageLocked();
     });
     return { untagged, ...(deleted ? { deleted } : {}) };
+  }
+
+  /** Removes dangling (unnamed) images and collects their blobs, as `docker image prune`; returns the removed manifest digests. */
+  async prune(): Promise<string[]> {
+    return this.withIndexLock(async () => {
+      const index = this.readIndex();
+      const dangling = index.manifests.filter((e) => entryName(e) === undefined).map((e) => e.digest);
+      index.manifests = index.manifests.filter((e) => entryName(e) !== undefined);
+      this.writeIndex(index);
+      this.collectGarbageLocked();
+      return dangling;
+    });
   }
 
   /** Removes blobs that no named image references and no live process holds; returns how many. */
@@ -613,7 +620,7 @@ class DiffIdTap extends Transform {
 
   /** The diffId, once the stream has ended. */
   async result(blobDigest: string): Promise<string> {
-    if (!this.gunzip) return blobDigest === '' ? '' : `sha256:${this.hash.digest('hex')}`;
+    if (!this.gunzip) return `sha256:${this.hash.digest('hex')}`;
     await this.finished;
     if (this.failure) throw new Error(`layer ${blobDigest} is not a valid gzip stream: ${this.failure.message}`);
     return `sha256:${this.hash.digest('hex')}`;
@@ -627,6 +634,31 @@ function emptyIndex(): OciIndex {
 function indexEntry(descriptor: Descriptor, name?: string): Descriptor {
   const { annotations: _ignored, ...plain } = descriptor;
   return name === undefined ? plain : { ...plain, annotations: { [REF_NAME_ANNOTATION]: name, [CONTAINERD_NAME_ANNOTATION]: name } };
+}
+
+/**
+ * Points `names` at `descriptor` in the index. An image that loses its last
+ * name to this stays as a dangling (<none>) image, as in Docker; an unnamed
+ * entry of `descriptor` goes once it has a name.
+ */
+function assignNames(index: OciIndex, descriptor: Descriptor, names: string[]): void {
+  const orphanCandidates = new Map<string, Descriptor>();
+  index.manifests = index.manifests.filter((entry) => {
+    const name = entryName(entry);
+    if (name === undefined) return names.length === 0 || entry.digest !== descriptor.digest;
+    if (!names.includes(name)) return true;
+    if (entry.digest !== descriptor.digest) orphanCandidates.set(entry.digest, entry);
+    return false;
+  });
+  for (const [digest, entry] of orphanCandidates) {
+    if (!index.manifests.some((e) => e.digest === digest)) index.manifests.push(indexEntry(entry));
+  }
+  if (names.length > 0) index.manifests.push(...names.map((n) => indexEntry(descriptor, n)));
+  else if (!index.manifests.some((e) => e.digest === descriptor.digest)) index.manifests.push(indexEntry(descriptor));
+}
+
+function namesOf(index: OciIndex, digest: string): string[] {
+  return index.manifests.filter((e) => e.digest === digest).map(entryName).filter((n): n is string => n !== undefined);
 }
 
 function entryName(entry: Descriptor): string | undefined {
@@ -766,11 +798,11 @@ export async function addFile(pack: tar.Pack, name: string, path: string, size: 
 export async function addStream(pack: tar.Pack, name: string, source: Readable, size: number): Promise<void> {
   let entryDone!: Promise<void>;
   const entry = (() => {
-    let stream!: Writable;
+    let stream!: ReturnType<tar.Pack['entry']>;
     entryDone = new Promise<void>((resolve, reject) => {
       stream = pack.entry({ ...ENTRY_DEFAULTS, name, size, mode: 0o644, type: 'file' }, (error) => (error ? reject(error) : resolve()));
     });
     return stream;
   })();
-  await Promise.all([pipeline(source, entry), entryDone]);
+  await Promise.all([pipeline(source, entry as unknown as NodeJS.WritableStream), entryDone]);
 }

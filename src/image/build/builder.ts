@@ -37,6 +37,8 @@ export interface BuildOptions {
   noCache?: boolean;
   /** Progress lines and RUN output (default: stderr). */
   progress?: (text: string) => void;
+  /** Fetches a base image missing from the store (a registry pull); without it such a FROM fails. */
+  pull?: (ref: string) => Promise<StoredImage>;
 }
 
 /** The outcome of a build. */
@@ -295,12 +297,17 @@ class Builder {
     } catch (error) {
       this.fail(instruction, (error as Error).message);
     }
+    const hint = ref.startsWith('debian') ? ` (or make it with 'pilote image bootstrap ${ref}')` : '';
+    if (!image && this.options.pull) {
+      this.progress(`pulling ${ref} (not in the image store)\n`);
+      try {
+        image = await this.options.pull(ref);
+      } catch (error) {
+        this.fail(instruction, `base image "${ref}" is not in the image store and the pull failed: ${(error as Error).message}${hint}`);
+      }
+    }
     if (!image) {
-      this.fail(
-        instruction,
-        `base image "${ref}" is not in the image store ${this.options.store.root}: fetch it with 'pilote image pull ${ref}'` +
-          (ref.startsWith('debian') ? ` or make it with 'pilote image bootstrap ${ref}'` : ''),
-      );
+      this.fail(instruction, `base image "${ref}" is not in the image store ${this.options.store.root}: fetch it with 'pilote image pull ${ref}'${hint}`);
     }
     return image;
   }
