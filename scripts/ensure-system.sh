@@ -4,10 +4,10 @@
 # all there, so `npm start` and `npm test` can always call it.
 set -euo pipefail
 packages=(containerd runc containernetworking-plugins nftables iptables iproute2 busybox-static conntrack
-  docker-registry skopeo debootstrap xz-utils bzip2 socat util-linux ca-certificates)
+  docker-registry skopeo debootstrap xz-utils bzip2 socat util-linux ca-certificates openssl)
 # A command (or file) per package tells whether it is installed.
 probes=(containerd runc /usr/lib/cni/bridge nft iptables ip /usr/bin/busybox conntrack
-  docker-registry skopeo debootstrap xz bzip2 socat nsenter /etc/ssl/certs/ca-certificates.crt)
+  docker-registry skopeo debootstrap xz bzip2 socat nsenter /etc/ssl/certs/ca-certificates.crt openssl)
 missing=()
 for i in "${!packages[@]}"; do
   probe=${probes[$i]}

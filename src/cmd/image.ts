@@ -14,6 +14,7 @@ import { ImageStore, imageId } from '../image/store.js';
 import type { StoredImage } from '../image/types.js';
 import { bootstrapCommand, defaultImageStoreDir } from './build.js';
 
+/** Help text of `pilote image`. */
 export const IMAGE_USAGE = `Usage: pilote image <command> [options]
 
 Manages Pilote's image store (the OCI layout the node runs images from).

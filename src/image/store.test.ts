@@ -110,6 +110,20 @@ test('an image that loses its last name stays as <none> until prune', withStore(
   assert.deepEqual((await store.list()).map((i) => i.digest), [fresh.digest]);
 }));
 
+test('a corrupt or truncated gzip layer is rejected and not stored', withStore(async (dir) => {
+  const store = ImageStore.open(join(dir, 's'));
+  const { gzipSync } = await import('node:zlib');
+  const { randomBytes } = await import('node:crypto');
+  const good = gzipSync(randomBytes(400_000));
+  writeFileSync(join(dir, 'trunc.gz'), good.subarray(0, good.length / 2));
+  writeFileSync(join(dir, 'corrupt.gz'), Buffer.concat([good.subarray(0, 100), randomBytes(2_000_000)]));
+  for (const file of ['trunc.gz', 'corrupt.gz']) {
+    await assert.rejects(store.addLayerBlob(join(dir, file), 'application/vnd.oci.image.layer.v1.tar+gzip'), /not a valid gzip stream/, file);
+  }
+  assert.deepEqual(readdirSync(join(store.root, 'blobs', 'sha256')), []);
+  assert.deepEqual(readdirSync(join(store.root, 'ingest')), []);
+}));
+
 test('unnamed blobs of a live writer survive gc; released ones go', withStore(async (dir) => {
   const writer = ImageStore.open(dir);
   const other = ImageStore.open(dir);

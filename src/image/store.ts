@@ -420,6 +420,7 @@ export class ImageStore {
         utimesSync(target, now, now);
       } else {
         renameSync(temp, target);
+        fsyncPath(join(this.root, 'blobs', 'sha256')); // the rename itself survives a power loss
       }
       this.leased.add(digest);
       this.writeLease();
@@ -436,6 +437,7 @@ export class ImageStore {
     const temp = this.ingestPath();
     writeFileDurably(temp, JSON.stringify(index));
     renameSync(temp, join(this.root, 'index.json'));
+    fsyncPath(this.root);
   }
 
   private writeLease(): void {
@@ -609,12 +611,23 @@ class DiffIdTap extends Transform {
       callback(null, chunk);
       return;
     }
-    if (this.gunzip.write(chunk)) callback(null, chunk);
-    else this.gunzip.once('drain', () => callback(null, chunk));
+    if (this.failure || this.gunzip.write(chunk)) {
+      callback(null, chunk);
+      return;
+    }
+    // Wait for the decompressor, unless it fails (corrupt gzip): then result() reports it.
+    const gunzip = this.gunzip;
+    const proceed = () => {
+      gunzip.off('drain', proceed);
+      gunzip.off('error', proceed);
+      callback(null, chunk);
+    };
+    gunzip.once('drain', proceed);
+    gunzip.once('error', proceed);
   }
 
   override _flush(callback: TransformCallback): void {
-    this.gunzip?.end();
+    if (!this.failure) this.gunzip?.end();
     callback();
   }
 
