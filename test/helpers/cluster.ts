@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { createServer as createNetServer } from 'node:net';
 import { ApiClient, type ApiAuth } from './api-client.js';
 
 /** Compiled entry point of the pilote CLI. */
@@ -74,7 +75,7 @@ export class TestCluster {
     else if (!args.some((a) => a.startsWith('--node-name') || a === '--disable-agent')) args.push('--disable-agent');
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pilote-test-'));
     // A fixed port (e.g. the previous run's, on restart) keeps clients holding the old kubeconfig working.
-    const child = spawn(process.execPath, [PILOTE_BIN, 'server', '--port', String(options.port ?? 0), '--bind-address', '127.0.0.1', '--data-dir', dataDir, ...args], {
+    const child = spawn(process.execPath, [PILOTE_BIN, 'server', '--port', String(options.port ?? (await portOutsideEphemeralRange())), '--bind-address', '127.0.0.1', '--data-dir', dataDir, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PILOTE_LOG_LEVEL: process.env.PILOTE_LOG_LEVEL ?? 'warn', ...options.env },
     });
@@ -153,6 +154,24 @@ export class TestCluster {
     if (this.ownsDir && !options.keepData) rmSync(this.dataDir, { recursive: true, force: true });
     return code;
   }
+}
+
+/**
+ * A free port below the kernel's ephemeral range (32768+), so that no socket
+ * bound to port 0 by a test running beside this one can take it while a
+ * server restarts on it.
+ */
+export async function portOutsideEphemeralRange(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = randomInt(20000, 30000);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createNetServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port in 20000-29999');
 }
 
 /** The shared image store of the tests (busybox, alpine, nginx, redis), filled by scripts/build-example-images.sh. */
