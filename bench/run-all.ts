@@ -1,6 +1,7 @@
 /**
  * Runs every benchmark (bench/storage, bench/api, bench/codec, bench/scheduler,
- * bench/workloads) and prints one Markdown
+ * bench/workloads, bench/pod-startup, bench/build, bench/image-hash,
+ * bench/service-proxy, bench/dns, bench/ingress) and prints one Markdown
  * summary: date, machine, then each figure beside the floor measured in the
  * same run. `npm run bench` runs this (`node dist/bench/run-all.js`).
  */
@@ -10,6 +11,12 @@ import { runApiBench } from './api.js';
 import { runCodecBench } from './codec.js';
 import { runSchedulerBench, schedulerRows } from './scheduler.js';
 import { runWorkloadsBench } from './workloads.js';
+import { podStartupRows, runPodStartupBench } from './pod-startup.js';
+import { runBuildBench } from './build.js';
+import { imageHashRows, runImageHashBench } from './image-hash.js';
+import { runServiceProxyBench, serviceProxyRows } from './service-proxy.js';
+import { dnsRows, runDnsBench } from './dns.js';
+import { ingressRows, runIngressBench } from './ingress.js';
 import { backgroundLoad, machineLine, markdownTable } from './report.js';
 
 function gitRevision(): string {
@@ -51,6 +58,26 @@ async function main(): Promise<void> {
   const workloads = await runWorkloadsBench();
   out.push('## Workloads (pilote server process with controllers, scheduler and simulated nodes)', '', markdownTable(workloads.rows), '');
   for (const note of workloads.notes) out.push(`- ${note}`);
+  out.push('');
+
+  process.stderr.write('[bench] image layer hashing\n');
+  out.push('## Image layers (hashing and compression)', '', markdownTable(imageHashRows(await runImageHashBench())), '');
+  process.stderr.write('[bench] cluster DNS\n');
+  out.push('## Cluster DNS', '', markdownTable(dnsRows(await runDnsBench())), '');
+  process.stderr.write('[bench] ingress\n');
+  out.push('## Ingress', '', markdownTable(ingressRows(await runIngressBench())), '');
+
+  // Real containers and the kernel datapath: runc, containerd, CNI bridges, nftables and mounts need root.
+  if (process.getuid?.() === 0) {
+    process.stderr.write('[bench] image builds\n');
+    out.push('## Image builds (pilote build; RUN in runc)', '', markdownTable(await runBuildBench()), '');
+    process.stderr.write('[bench] service proxy\n');
+    out.push('## Service proxy (nftables)', '', markdownTable(serviceProxyRows(await runServiceProxyBench())), '');
+    process.stderr.write('[bench] pods on containerd\n');
+    const pods = await runPodStartupBench();
+    out.push('## Pods on containerd (pilote server with a real node; floor: CRI alone)', '', markdownTable(podStartupRows(pods)), '');
+    for (const note of pods.notes) out.push(`- ${note}`);
+  } else out.push('## Image builds, service proxy, pods on containerd', '', '- skipped: need root (runc, containerd, nftables)');
   out.push('');
   out.push(`- after the run: ${await backgroundLoad()}`);
   out.push('', `Ratio = value / floor. Total run time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
