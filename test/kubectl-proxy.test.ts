@@ -9,21 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { request, type IncomingMessage } from 'node:http';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { TestCluster, waitFor } from './helpers/cluster.js';
-
-/** A TCP port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './helpers/ports.js';
 
 interface HttpAnswer {
   status: number;

@@ -27,22 +27,7 @@ import { ImageManager, ImagePullError } from '../src/kubelet/image-manager.js';
 import { startNodeStatus } from '../src/kubelet/node-status.js';
 import { PAUSE_IMAGE, writeBusyboxLayerTar } from '../src/kubelet/pause-image.js';
 import { startInProcessCluster, type InProcessCluster } from './helpers/in-process.js';
-
-/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { eventually } from './helpers/poll.js';
 
 function freeSubnet(): number {
   const routes = execFileSync('ip', ['-4', 'route', 'show'], { encoding: 'utf8' });
@@ -156,7 +141,7 @@ describe('kubelet node foundation on a real containerd', () => {
     const status = await eventually('NetworkReady', async () => {
       const s = await cri.status();
       return s.status?.conditions.every((c) => c.status) ? s : undefined;
-    });
+    }, 15_000);
     assert.deepEqual(status.status?.conditions.map((c) => c.type).sort(), ['NetworkReady', 'RuntimeReady']);
     const pause = await cri.imageStatus(PAUSE_IMAGE);
     assert.ok(pause.image, 'the pause image was imported at start');
@@ -224,7 +209,7 @@ describe('kubelet node foundation on a real containerd', () => {
     const log = await eventually('the container log', () => {
       const text = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
       return text.includes('hello node') ? text : undefined;
-    });
+    }, 15_000);
     assert.match(log, /^\S+ stdout F from the image store\n\S+ stdout F hello node\n/);
     const status = await cri.containerStatus(containerId);
     assert.equal(status.status?.state, 'CONTAINER_RUNNING');
@@ -266,7 +251,7 @@ describe('kubelet node foundation on a real containerd', () => {
     await eventually('a lease renewal', async () => {
       const now = (await leases.get('kube-node-lease', config.nodeName)) as unknown as { spec: { renewTime: string } };
       return now.spec.renewTime > first.spec.renewTime ? true : undefined;
-    });
+    }, 15_000);
   });
 
   it('leaves containers running when containerd stops, and a new containerd re-adopts them', async () => {

@@ -9,16 +9,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { SqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
-import { ApiServer } from '../src/apiserver/api-server.js';
-import { bootstrapCluster } from '../src/apiserver/bootstrap.js';
-import { loadOrCreatePki } from '../src/apiserver/pki.js';
-import { LocalClient } from '../src/client/local-client.js';
 import { RESOURCES, type ApiClient } from '../src/client/types.js';
 import type { KubeObject } from '../src/apimachinery/types.js';
 import { StatusError } from '../src/apimachinery/errors.js';
@@ -28,24 +20,10 @@ import { startServiceLB, type ServiceLB } from '../src/proxy/servicelb.js';
 import { findConntrack, listTable, tableExists } from '../src/proxy/nftables.js';
 import { createSocket } from 'node:dgram';
 import { createTestHost, enableIpForwarding, freeSubnet, httpGet, routeToSink, run, startHttpBackend, uniqueName, type TestHost } from './helpers/netns.js';
+import { eventually as waitFor } from './helpers/poll.js';
+import { startInProcessCluster, type InProcessCluster } from './helpers/in-process.js';
 
 const canRun = process.getuid?.() === 0 && (await run('nft', ['--version'])).code === 0 && (await run('busybox', ['true'])).code === 0;
-
-/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** Body counts of n sequential requests, each on a new connection. */
 async function countResponses(url: string, n: number): Promise<Map<string, number>> {
@@ -78,9 +56,7 @@ function tryConnect(host: string, port: number, timeoutMs: number): Promise<stri
 }
 
 describe('service proxy on nftables', { skip: !canRun && 'needs root, nft and busybox' }, () => {
-  let dataDir: string;
-  let storage: SqliteStorage;
-  let api: ApiServer;
+  let cluster: InProcessCluster | undefined;
   let client: ApiClient;
   let config: AgentConfig;
   let proxy: ServiceProxy | undefined;
@@ -141,20 +117,9 @@ describe('service proxy on nftables', { skip: !canRun && 'needs root, nft and bu
     const octet = randomInt(100, 250);
     const serviceCidr = `10.43.${octet}.0/24`;
     sink = await routeToSink(serviceCidr);
-    dataDir = mkdtempSync(join(tmpdir(), 'pilote-proxy-'));
-    const pki = await loadOrCreatePki(dataDir);
-    storage = SqliteStorage.open(join(dataDir, 'state.db'));
-    api = new ApiServer({
-      storage,
-      tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
-      tokens: new Map(),
-      port: 0,
-      host: '127.0.0.1',
-      serviceRanges: { serviceCidr, nodePortRange: { min: 30000, max: 32767 } },
-    });
-    await bootstrapCluster(api, await api.start());
-    client = new LocalClient(api);
-    config = defaultAgentConfig(dataDir, pki.caCert, {
+    cluster = await startInProcessCluster({ tmpPrefix: 'pilote-proxy-', apiServer: () => ({ serviceRanges: { serviceCidr, nodePortRange: { min: 30000, max: 32767 } } }) });
+    client = cluster.client;
+    config = defaultAgentConfig(cluster.dataDir, cluster.caCert, {
       nodeName: 'proxy-test',
       nftTable: uniqueName('pt', 12),
       serviceCidr,
@@ -170,12 +135,10 @@ describe('service proxy on nftables', { skip: !canRun && 'needs root, nft and bu
     await serviceLB?.stop().catch(() => {});
     await proxy?.stop({ cleanup: true }).catch(() => {});
     await run('nft', ['delete', 'table', 'ip', config?.nftTable ?? 'none']);
-    await api?.stop().catch(() => {});
-    await storage?.close().catch(() => {});
+    await cluster?.stop().catch(() => {});
     await hostA?.destroy();
     await hostB?.destroy();
     await sink?.destroy();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   let webIp: string;

@@ -11,12 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { TestCluster, waitFor } from './helpers/cluster.js';
+import { freePort } from './helpers/ports.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const example = (name: string) => join(root, 'examples', 'tutorial', name);
@@ -31,18 +31,6 @@ async function getPod(cluster: TestCluster, name: string): Promise<any> {
 async function podStatusColumn(cluster: TestCluster, name: string): Promise<string> {
   const out = await cluster.kubectl(['get', 'pod', name, '--no-headers']);
   return out.stdout.trim().split(/\s+/)[2] ?? '';
-}
-
-/** A free TCP port on loopback. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** GET http://127.0.0.1:port/path → { status, body }. */

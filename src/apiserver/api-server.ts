@@ -37,6 +37,7 @@ import { openapiV3DocumentJSON, openapiV3Index, type OpenAPIResource } from '../
 import { serveOpenAPIV2 } from './openapi-v2-handler.js';
 import { admitPodCreate } from '../api/admission.js';
 import { logger } from '../util/log.js';
+import { waitForDrain } from '../util/streams.js';
 import { writeRawError } from '../kubelet/streaming/upgrade-proxy.js';
 import { authenticate, impersonate, type TokenTable, type UserInfo } from './auth.js';
 import { ServiceAccountTokenIssuer, authenticateServiceAccountToken, createTokenRequest, type TokenObjectLookups } from './token-request.js';
@@ -951,19 +952,6 @@ function decodePathSegment(segment: string): string {
   } catch {
     throw badRequest(`invalid URL escape ${JSON.stringify(segment)}`);
   }
-}
-
-/** Resolves when a response can take more data (or was closed). */
-function waitForDrain(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 /** Reads a request body, refusing more than MAX_BODY_BYTES with 413. */

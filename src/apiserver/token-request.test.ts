@@ -6,52 +6,33 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteStorage } from '../storage/sqlite/sqlite-storage.js';
-import { ApiServer } from './api-server.js';
-import { bootstrapCluster } from './bootstrap.js';
-import { loadOrCreatePki } from './pki.js';
-import { LocalClient } from '../client/local-client.js';
-import { RESOURCES } from '../client/types.js';
+import type { ApiServer } from './api-server.js';
+import { RESOURCES, type ApiClient } from '../client/types.js';
 import { ApiClient as HttpsTestClient } from '../../test/helpers/api-client.js';
 import { ServiceAccountTokenIssuer, SERVICE_ACCOUNT_ISSUER, type ServiceAccountClaims } from './token-request.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { writeKubeconfig } from './pki.js';
+import { loadOrCreatePki, writeKubeconfig } from './pki.js';
 import { kubectlBinary } from '../../test/helpers/cluster.js';
+import { startInProcessCluster, type InProcessCluster } from '../../test/helpers/in-process.js';
 
+let cluster: InProcessCluster;
 let dataDir: string;
 let api: ApiServer;
-let storage: SqliteStorage;
-let client: LocalClient;
+let client: ApiClient;
 let admin: HttpsTestClient;
 let port: number;
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'pilote-tokenrequest-'));
-  const pki = await loadOrCreatePki(dataDir);
-  storage = SqliteStorage.open(join(dataDir, 'state.db'));
-  api = new ApiServer({
-    storage,
-    tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
-    tokens: new Map(),
-    port: 0,
-    host: '127.0.0.1',
-    serviceAccountKeyFile: join(dataDir, 'tls', 'service-account.key'),
-  });
-  port = await api.start();
-  await bootstrapCluster(api, port);
-  client = new LocalClient(api);
+  cluster = await startInProcessCluster({ tmpPrefix: 'pilote-tokenrequest-', apiServer: (dir) => ({ serviceAccountKeyFile: join(dir, 'tls', 'service-account.key') }) });
+  ({ dataDir, api, client, port } = cluster);
   admin = new HttpsTestClient(port, join(dataDir, 'tls'), 'cert');
   await client.resource(RESOURCES.serviceAccounts).create('default', { metadata: { name: 'robot' } });
 });
 
 after(async () => {
-  await api?.stop();
-  await storage?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 function claimsOf(token: string): ServiceAccountClaims {

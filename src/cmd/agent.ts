@@ -15,6 +15,7 @@ import { HttpApiClient } from '../client/http-client.js';
 import { RESOURCES, type ApiClient } from '../client/types.js';
 import { defaultAgentConfig, nthAddress, parseCidr, type AgentConfig } from '../agent/config.js';
 import { logger } from '../util/log.js';
+import { stopOnSignals } from './signals.js';
 
 const log = logger('agent');
 
@@ -87,6 +88,22 @@ async function freePodCidr(client: ApiClient, clusterCidr: string): Promise<stri
   throw new Error(`no free /24 left in ${clusterCidr}: pass --pod-cidr`);
 }
 
+/** The node's flags, the same for `pilote agent` and the agent inside `pilote server` (parseArgs options). */
+export const NODE_FLAG_OPTIONS = {
+  'data-dir': { type: 'string' },
+  'node-name': { type: 'string' },
+  'node-ip': { type: 'string' },
+  'pod-cidr': { type: 'string' },
+  'service-cidr': { type: 'string' },
+  'bridge-name': { type: 'string' },
+  'nft-table': { type: 'string' },
+  'kubelet-port': { type: 'string' },
+  'image-store': { type: 'string' },
+  registries: { type: 'string' },
+  cleanup: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** CLI entry of `pilote agent`. */
 export async function agentCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -94,18 +111,7 @@ export async function agentCommand(argv: string[]): Promise<void> {
     options: {
       server: { type: 'string' },
       token: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'node-name': { type: 'string' },
-      'node-ip': { type: 'string' },
-      'pod-cidr': { type: 'string' },
-      'service-cidr': { type: 'string' },
-      'bridge-name': { type: 'string' },
-      'nft-table': { type: 'string' },
-      'kubelet-port': { type: 'string' },
-      'image-store': { type: 'string' },
-      registries: { type: 'string' },
-      cleanup: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      ...NODE_FLAG_OPTIONS,
     },
     strict: true,
   });
@@ -149,19 +155,8 @@ export async function agentCommand(argv: string[]): Promise<void> {
   log.info('joined', { server: server.origin, node: config.nodeName, podCidr: config.podCidr });
   process.stdout.write(`node ${config.nodeName} joined ${server.origin}\n`);
   const cleanup = values.cleanup === true;
-  const shutdown = (signal: string) => {
-    log.info('shutting down', { signal });
-    agent.stop({ cleanup }).then(
-      () => {
-        client.close();
-        process.exit(0);
-      },
-      (error) => {
-        log.error('shutdown failed', { error });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  stopOnSignals(async () => {
+    await agent.stop({ cleanup });
+    client.close();
+  }, log);
 }

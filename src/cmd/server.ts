@@ -13,9 +13,10 @@ import { loadOrCreatePki, writeKubeconfig } from '../apiserver/pki.js';
 import { bootstrapCluster } from '../apiserver/bootstrap.js';
 import { knownControllerNames, startControlPlane } from '../controllers/index.js';
 import { logger } from '../util/log.js';
+import { stopOnSignals } from './signals.js';
 import { AGENT_COMPONENTS, defaultAgentConfig, defaultNodeIp, nthAddress, type AgentComponent, type AgentConfig } from '../agent/config.js';
 import type { RunningAgent } from '../agent/index.js';
-import { nodeToken } from './agent.js';
+import { NODE_FLAG_OPTIONS, nodeToken } from './agent.js';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, kubernetesServiceIp } from '../apiserver/allocators.js';
 import { LocalClient } from '../client/local-client.js';
 
@@ -238,7 +239,7 @@ export async function serverCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      'data-dir': { type: 'string' },
+      ...NODE_FLAG_OPTIONS,
       port: { type: 'string' },
       'bind-address': { type: 'string' },
       'simulated-nodes': { type: 'string' },
@@ -247,22 +248,11 @@ export async function serverCommand(argv: string[]): Promise<void> {
       'node-monitor-grace-period': { type: 'string' },
       'disable-agent': { type: 'boolean' },
       disable: { type: 'string' },
-      'node-name': { type: 'string' },
-      'node-ip': { type: 'string' },
       'cluster-cidr': { type: 'string' },
-      'pod-cidr': { type: 'string' },
-      'service-cidr': { type: 'string' },
       'service-node-port-range': { type: 'string' },
-      'bridge-name': { type: 'string' },
-      'nft-table': { type: 'string' },
-      'kubelet-port': { type: 'string' },
       'cluster-dns-port': { type: 'string' },
       'ingress-http-port': { type: 'string' },
       'ingress-https-port': { type: 'string' },
-      'image-store': { type: 'string' },
-      registries: { type: 'string' },
-      cleanup: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -294,16 +284,5 @@ export async function serverCommand(argv: string[]): Promise<void> {
   });
   log.info('ready', { port: server.port, dataDir: server.dataDir, startupMs: Date.now() - started });
   process.stdout.write(`export KUBECONFIG=${server.kubeconfig}\n`);
-  const shutdown = (signal: string) => {
-    log.info('shutting down', { signal });
-    server.stop().then(
-      () => process.exit(0),
-      (error) => {
-        log.error('shutdown failed', { error });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  stopOnSignals(() => server.stop(), log);
 }

@@ -11,6 +11,7 @@ import { HttpApiClient } from '../client/http-client.js';
 import { startSimulatedNodes, type SimulatedNodesOptions } from '../simulated/index.js';
 import { KUBELET_VERSION } from '../simulated/node-template.js';
 import { logger } from '../util/log.js';
+import { stopOnSignals } from './signals.js';
 
 const log = logger('simulate');
 
@@ -122,22 +123,12 @@ export async function simulateCommand(argv: string[]): Promise<void> {
   log.info('ready', { server: client.server, nodes: nodes.length, startupMs: Date.now() - started });
   process.stdout.write(`simulating ${nodes.length} node${nodes.length === 1 ? '' : 's'} on ${client.server}: ${shown}\n`);
 
-  let shuttingDown = false;
-  const shutdown = (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log.info('shutting down', { signal, ...simulation.stats() });
-    simulation.stop({ deleteNodes: values['delete-nodes-on-exit'] }).then(
-      () => {
-        client.close();
-        process.exit(0);
-      },
-      (error: unknown) => {
-        log.error('shutdown failed', { error });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  stopOnSignals(
+    async () => {
+      await simulation.stop({ deleteNodes: values['delete-nodes-on-exit'] });
+      client.close();
+    },
+    log,
+    () => simulation.stats(),
+  );
 }

@@ -58,10 +58,20 @@ function freeSubnet(): number {
   throw new Error('no free 10.42.X.0/24 for the test bridge');
 }
 
-/** Starts a test node; `kubelet` options override the defaults (e.g. a short back-off). */
-export async function startTestNode(kubeletOptions: Partial<KubeletOptions> = {}): Promise<TestNode> {
-  const api = await startInProcessCluster();
-  const dir = mkdtempSync(join(tmpdir(), 'pilote-kubelet-'));
+/** A private containerd for tests, with what it was started from. */
+export interface TestContainerd {
+  config: AgentConfig;
+  containerd: ContainerdHandle;
+  cri: CriClient;
+}
+
+/**
+ * Starts a private containerd under `dir` (own root and socket) with a CNI
+ * bridge `<linkPrefix><id>` on a free 10.42.X.0/24, and imports busybox as
+ * docker.io/library/busybox:latest. `hostPorts` adds hairpin mode and the
+ * portmap plugin. The caller stops containerd and deletes the bridge.
+ */
+export async function startTestContainerd(dir: string, options: { linkPrefix: string; hostPorts?: boolean; config?: Partial<AgentConfig> }): Promise<TestContainerd> {
   const id = randomBytes(3).toString('hex');
   const subnet = freeSubnet();
   const config = defaultAgentConfig(dir, '', {
@@ -69,8 +79,9 @@ export async function startTestNode(kubeletOptions: Partial<KubeletOptions> = {}
     dataDir: join(dir, 'agent'),
     nodeIp: '127.0.0.1',
     podCidr: `10.42.${subnet}.0/24`,
-    bridgeName: `pk${id}`,
-    nftTable: `pk_${id}`,
+    bridgeName: `${options.linkPrefix}${id}`,
+    nftTable: `${options.linkPrefix}_${id}`,
+    ...options.config,
   });
   const paths = containerdPaths(config.dataDir);
   mkdirSync(paths.cniConfDir, { recursive: true });
@@ -86,25 +97,35 @@ export async function startTestNode(kubeletOptions: Partial<KubeletOptions> = {}
           bridge: config.bridgeName,
           isGateway: true,
           ipMasq: false,
-          hairpinMode: true,
+          ...(options.hostPorts ? { hairpinMode: true } : {}),
           ipam: { type: 'host-local', ranges: [[{ subnet: config.podCidr }]], dataDir: join(config.dataDir, 'cni', 'ipam') },
         },
-        { type: 'portmap', capabilities: { portMappings: true } },
+        ...(options.hostPorts ? [{ type: 'portmap', capabilities: { portMappings: true } }] : []),
       ],
     }),
   );
-  let containerd: ContainerdHandle;
+  const containerd = await startContainerd(config);
+  const archive = join(dir, 'busybox.tar');
+  await writeBusyboxImageArchive(archive, { name: 'docker.io/library/busybox:latest', cmd: ['sh'] });
+  await importImageArchive(containerd.socket, archive);
+  return { config, containerd, cri: new CriClient(containerd.socket) };
+}
+
+/** Starts a test node; `kubelet` options override the defaults (e.g. a short back-off). */
+export async function startTestNode(kubeletOptions: Partial<KubeletOptions> = {}): Promise<TestNode> {
+  const api = await startInProcessCluster();
+  const dir = mkdtempSync(join(tmpdir(), 'pilote-kubelet-'));
+  let runtime: TestContainerd;
   try {
-    containerd = await startContainerd(config);
+    runtime = await startTestContainerd(dir, { linkPrefix: 'pk', hostPorts: true });
   } catch (error) {
     await api.stop();
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-  let cri = new CriClient(containerd.socket);
+  const { config } = runtime;
+  let { containerd, cri } = runtime;
   const archive = join(dir, 'busybox.tar');
-  await writeBusyboxImageArchive(archive, { name: 'docker.io/library/busybox:latest', cmd: ['sh'] });
-  await importImageArchive(containerd.socket, archive);
   // A second tag with other content, for spec changes (kubectl set image).
   await writeBusyboxImageArchive(archive, { name: 'docker.io/library/busybox:other', cmd: ['sh'], files: { 'etc/other': 'other\n' } });
   await importImageArchive(containerd.socket, archive);

@@ -1,11 +1,12 @@
 /**
  * The API status of a pod computed from what the runtime holds, in the words of
  * the real kubelet (pkg/kubelet/kubelet_pods.go: convertToAPIContainerStatuses,
- * getPhase; pkg/kubelet/status/generate.go: the conditions). Pure functions:
+ * getPhase; the conditions come from ../api/pod-conditions.ts). Pure functions:
  * the pod worker decides when to write them.
  */
 import type { Container, ContainerStatus, Pod, PodCondition, PodStatus } from 'kubernetes-types/core/v1.js';
 import { podQOSClass } from '../api/defaults.js';
+import { generatePodConditions } from '../api/pod-conditions.js';
 import type { KubeObject } from '../apimachinery/types.js';
 import type { RuntimeContainer, RuntimePod } from './runtime-state.js';
 
@@ -34,14 +35,8 @@ export interface StatusInputs {
   now: string;
 }
 
-/** Condition types the kubelet owns (kubetypes.PodConditionByKubelet). */
-const KUBELET_CONDITIONS = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
-
 /** A sidecar: an init container with restartPolicy Always. */
 export const isSidecar = (c: Container): boolean => c.restartPolicy === 'Always';
-
-/** Go's %s of a []string: "[a b]". */
-const goList = (names: string[]): string => `[${names.join(' ')}]`;
 
 /** RFC 3339 seconds, as metav1.Time marshals. */
 export function rfc3339(ms: number): string {
@@ -233,8 +228,6 @@ export function podPhase(pod: Pod, init: Status[], regular: Status[], podIsTermi
   return 'Pending';
 }
 
-const condition = (type: string, status: 'True' | 'False', reason?: string, message?: string) => ({ type, status, ...(reason ? { reason } : {}), ...(message ? { message } : {}) });
-
 /**
  * The status the kubelet writes for a pod: every field it owns, computed over
  * the status the API holds (conditions owned by others and qosClass are kept;
@@ -252,60 +245,23 @@ export function generatePodStatus(pod: Pod, runtime: RuntimePod | undefined, inp
   // A terminal phase is never left.
   if (old.phase === 'Succeeded' || old.phase === 'Failed') phase = old.phase;
 
-  const observed = (old.conditions ?? []) as PodCondition[];
-  const stamp = (c: { type: string; status: string; reason?: string; message?: string }) => {
-    const before = observed.find((o) => o.type === c.type);
-    const lastTransitionTime = before && before.status === c.status && before.lastTransitionTime ? before.lastTransitionTime : inputs.now;
-    return { ...c, lastProbeTime: null, lastTransitionTime };
-  };
-
   const sandbox = runtime?.sandboxes[0];
-  const sandboxReady = !!sandbox?.ready && (!!sandbox.ip || spec.hostNetwork === true);
-
-  let initialized;
-  if (phase === 'Succeeded') initialized = condition('Initialized', 'True', 'PodCompleted');
-  else if ((spec.initContainers?.length ?? 0) === 0 || anyRegularStarted) initialized = condition('Initialized', 'True');
-  else {
-    const incomplete = (spec.initContainers ?? [])
-      .filter((c) => {
-        const s = init.find((x) => x.name === c.name)!;
-        return isSidecar(c) ? !s.started : !(s.state?.terminated && s.state.terminated.exitCode === 0);
-      })
-      .map((c) => c.name);
-    initialized = incomplete.length ? condition('Initialized', 'False', 'ContainersNotInitialized', `containers with incomplete status: ${goList(incomplete)}`) : condition('Initialized', 'True');
-  }
-
-  let containersReady;
-  if (phase === 'Succeeded') containersReady = condition('ContainersReady', 'False', 'PodCompleted');
-  else if (phase === 'Failed') containersReady = condition('ContainersReady', 'False', 'PodFailed');
-  else {
-    const unready = [
-      ...(spec.initContainers ?? []).filter((c) => isSidecar(c) && !init.find((s) => s.name === c.name)?.ready).map((c) => c.name),
-      ...spec.containers.filter((c) => !regular.find((s) => s.name === c.name)?.ready).map((c) => c.name),
-    ];
-    containersReady = unready.length ? condition('ContainersReady', 'False', 'ContainersNotReady', `containers with unready status: ${goList(unready)}`) : condition('ContainersReady', 'True');
-  }
-  let ready: ReturnType<typeof condition> = { ...containersReady, type: 'Ready' };
-  if (containersReady.status === 'True') {
-    const unmet: string[] = [];
-    for (const gate of spec.readinessGates ?? []) {
-      const c = observed.find((o) => o.type === gate.conditionType);
-      if (!c) unmet.push(`corresponding condition of pod readiness gate "${gate.conditionType}" does not exist.`);
-      else if (c.status !== 'True') unmet.push(`the status of pod readiness gate "${gate.conditionType}" is not "True", but ${c.status}`);
-    }
-    if (unmet.length) ready = condition('Ready', 'False', 'ReadinessGatesNotReady', unmet.join(', '));
-  }
+  const conditions = generatePodConditions({
+    phase,
+    initContainers: spec.initContainers ?? [],
+    initContainerStatuses: init,
+    containers: spec.containers,
+    containerStatuses: regular,
+    readinessGates: (spec.readinessGates ?? []).map((g) => g.conditionType),
+    sandboxReady: !!sandbox?.ready && (!!sandbox.ip || spec.hostNetwork === true),
+    anyContainerStarted: anyRegularStarted,
+    observed: old.conditions ?? [],
+    now: inputs.now,
+  });
 
   const status: PodStatus & Record<string, unknown> = {
     phase,
-    conditions: [
-      ...observed.filter((c) => !KUBELET_CONDITIONS.has(c.type)),
-      stamp(condition('PodReadyToStartContainers', sandboxReady ? 'True' : 'False')),
-      stamp(initialized),
-      stamp(ready),
-      stamp(containersReady),
-      stamp(condition('PodScheduled', 'True')),
-    ] as PodCondition[],
+    conditions: conditions as PodCondition[],
     hostIP: inputs.hostIP,
     hostIPs: [{ ip: inputs.hostIP }],
   };

@@ -8,19 +8,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { startInProcessCluster, type InProcessCluster } from '../../test/helpers/in-process.js';
-import { defaultAgentConfig, type AgentConfig } from '../agent/config.js';
+import type { AgentConfig } from '../agent/config.js';
 import { RESOURCES } from '../client/types.js';
-import { containerdPaths, startContainerd, type ContainerdHandle } from './containerd.js';
+import type { ContainerdHandle } from './containerd.js';
 import { buildContainerConfig } from './container-config.js';
-import { CriClient } from './cri/client.js';
-import { importImageArchive, writeBusyboxImageArchive } from './pause-image.js';
+import type { CriClient } from './cri/client.js';
 import { buildSandboxConfig } from './sandbox-config.js';
+import { startTestContainerd } from './kubelet-harness.test-helper.js';
 import { VolumeManager, lastLogLines, readTerminationMessage } from './volumes.js';
 
 /** Polls until `get` returns something (no sleeps in assertions). */
@@ -45,42 +44,7 @@ describe('configs on a real containerd', () => {
   before(async () => {
     api = await startInProcessCluster();
     dir = mkdtempSync(join(tmpdir(), 'pilote-h5-cri-'));
-    const id = randomBytes(3).toString('hex');
-    const routes = execFileSync('ip', ['-4', 'route', 'show'], { encoding: 'utf8' });
-    let subnet = randomInt(1, 255);
-    while (routes.includes(`10.42.${subnet}.`)) subnet = randomInt(1, 255);
-    config = defaultAgentConfig(dir, '', {
-      nodeName: `node-${id}`,
-      dataDir: join(dir, 'agent'),
-      nodeIp: '127.0.0.1',
-      podCidr: `10.42.${subnet}.0/24`,
-      bridgeName: `ph${id}`,
-      nftTable: `ph_${id}`,
-      clusterDns: '10.43.0.10',
-    });
-    const paths = containerdPaths(config.dataDir);
-    mkdirSync(paths.cniConfDir, { recursive: true });
-    writeFileSync(
-      join(paths.cniConfDir, '10-pilote.conflist'),
-      JSON.stringify({
-        cniVersion: '1.0.0',
-        name: `pilote-${id}`,
-        plugins: [
-          {
-            type: 'bridge',
-            bridge: config.bridgeName,
-            isGateway: true,
-            ipMasq: false,
-            ipam: { type: 'host-local', ranges: [[{ subnet: config.podCidr }]], dataDir: join(config.dataDir, 'cni', 'ipam') },
-          },
-        ],
-      }),
-    );
-    containerd = await startContainerd(config);
-    cri = new CriClient(containerd.socket);
-    const archive = join(dir, 'busybox.tar');
-    await writeBusyboxImageArchive(archive, { name: 'docker.io/library/busybox:latest', cmd: ['sh'] });
-    await importImageArchive(containerd.socket, archive);
+    ({ config, containerd, cri } = await startTestContainerd(dir, { linkPrefix: 'ph', config: { clusterDns: '10.43.0.10' } }));
     volumes = new VolumeManager({ client: api.client, config });
     const c = api.client;
     await c.resource(RESOURCES.serviceAccounts).create('default', { metadata: { name: 'default' } }).catch(() => undefined);

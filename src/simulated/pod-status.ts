@@ -1,12 +1,13 @@
 /**
  * The pod status a simulated kubelet reports, computed from what the
  * simulation knows (which containers "run", since when, how they exited) in
- * the shapes and words of the real kubelet: pkg/kubelet/status/generate.go for
+ * the shapes and words of the real kubelet: ../api/pod-conditions.ts for
  * the conditions, kubelet_pods.go for container statuses (sorted by name,
  * init containers in spec order, volumeMounts with recursiveReadOnly).
  * Pure functions: the kubelet (./kubelet.ts) decides when to write them.
  */
 import { createHash } from 'node:crypto';
+import { foreignConditions, generatePodConditions, stampCondition, type ConditionContainerStatus } from '../api/pod-conditions.js';
 import { isObject, type KubeObject } from '../apimachinery/types.js';
 
 /** Container fields the simulation needs. */
@@ -127,9 +128,6 @@ export interface SimulatedPodState {
   rejection?: { reason: string; message: string };
 }
 
-/** Condition types the kubelet owns (kubetypes.PodConditionByKubelet). */
-const KUBELET_CONDITIONS = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
-
 /** A fresh container id, as a runtime would hand out. */
 export function newContainerID(): string {
   return `pilote-sim://${createHash('sha256').update(`${process.hrtime.bigint()}-${Math.random()}`).digest('hex')}`;
@@ -160,23 +158,20 @@ export function imageID(image: string): string {
   return `${repository}@sha256:${createHash('sha256').update(normalized).digest('hex')}`;
 }
 
-/** Go's %s of a []string: "[a b]". */
-const goList = (names: string[]): string => `[${names.join(' ')}]`;
-
 const isSidecar = (c: ContainerSpec): boolean => c.restartPolicy === 'Always';
 
-function terminatedJson(t: Terminated): Record<string, unknown> {
+function terminatedJson(t: Terminated): Terminated {
   return { exitCode: t.exitCode, reason: t.reason, startedAt: t.startedAt, finishedAt: t.finishedAt, containerID: t.containerID };
 }
 
 /** One v1.ContainerStatus. */
-function containerStatus(spec: ContainerSpec, state: ContainerState, ready: boolean): Record<string, unknown> {
-  let current: Record<string, unknown>;
+function containerStatus(spec: ContainerSpec, state: ContainerState, ready: boolean): ConditionContainerStatus & Record<string, unknown> {
+  let current: { running?: { startedAt?: string }; terminated?: Terminated; waiting?: { reason: string; message?: string } };
   if (state.state === 'running') current = { running: { startedAt: state.startedAt } };
   else if (state.state === 'terminated' && state.terminated) current = { terminated: terminatedJson(state.terminated) };
   else current = { waiting: { reason: state.waitingReason ?? 'ContainerCreating', ...(state.waitingMessage ? { message: state.waitingMessage } : {}) } };
   const started = state.id !== '';
-  const status: Record<string, unknown> = {
+  const status: ConditionContainerStatus & Record<string, unknown> = {
     name: spec.name,
     state: current,
     lastState: state.lastTerminated ? { terminated: terminatedJson(state.lastTerminated) } : {},
@@ -203,13 +198,6 @@ function initReady(spec: ContainerSpec, state: ContainerState): boolean {
   return state.state === 'terminated' && state.terminated?.exitCode === 0;
 }
 
-const condition = (type: string, status: 'True' | 'False', reason?: string, message?: string) => ({
-  type,
-  status,
-  ...(reason ? { reason } : {}),
-  ...(message ? { message } : {}),
-});
-
 /**
  * The status fields the kubelet owns for this pod, each written over the
  * server's (the other fields, e.g. qosClass, stay). Conditions keep their lastTransitionTime when their
@@ -218,16 +206,8 @@ const condition = (type: string, status: 'True' | 'False', reason?: string, mess
  */
 export function renderPodStatus(view: PodView, sim: SimulatedPodState, now: string): Record<string, unknown> {
   const observed = Array.isArray(view.status.conditions) ? view.status.conditions.filter(isObject) : [];
-  const foreign = observed.filter((c) => !KUBELET_CONDITIONS.has(asString(c.type)));
-  const stamp = (c: { type: string; status: string; reason?: string; message?: string }) => {
-    const before = observed.find((o) => o.type === c.type);
-    const lastTransitionTime = before && before.status === c.status && typeof before.lastTransitionTime === 'string' ? before.lastTransitionTime : now;
-    return { type: c.type, status: c.status, lastProbeTime: null, lastTransitionTime, ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}) };
-  };
-  const scheduled = stamp(condition('PodScheduled', 'True'));
-
   if (sim.stage === 'rejected' && sim.rejection) {
-    return { phase: 'Failed', reason: sim.rejection.reason, message: sim.rejection.message, conditions: [...foreign, scheduled], startTime: sim.startTime };
+    return { phase: 'Failed', reason: sim.rejection.reason, message: sim.rejection.message, conditions: [...foreignConditions(observed), stampCondition({ type: 'PodScheduled', status: 'True' }, observed, now)], startTime: sim.startTime };
   }
 
   const terminal = sim.stage === 'succeeded' || sim.stage === 'failed';
@@ -239,46 +219,22 @@ export function renderPodStatus(view: PodView, sim: SimulatedPodState, now: stri
     .sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0));
 
   // PodReadyToStartContainers: the sandbox exists (it is torn down once the pod is terminal).
-  const sandboxReady = sim.stage !== 'creating' && !terminal;
-  const readyToStart = condition('PodReadyToStartContainers', sandboxReady ? 'True' : 'False');
-
-  // Initialized (GeneratePodInitializedCondition).
-  let initialized;
-  const anyMainStarted = sim.main.some((c) => c.id !== '');
-  if (phase === 'Succeeded') initialized = condition('Initialized', 'True', 'PodCompleted');
-  else if (anyMainStarted) initialized = condition('Initialized', 'True');
-  else {
-    const incomplete = view.initContainers
-      .filter((spec, i) => (isSidecar(spec) ? sim.init[i].state !== 'running' : !initReady(spec, sim.init[i])))
-      .map((spec) => spec.name);
-    initialized = incomplete.length ? condition('Initialized', 'False', 'ContainersNotInitialized', `containers with incomplete status: ${goList(incomplete)}`) : condition('Initialized', 'True');
-  }
-
-  // ContainersReady and Ready (GenerateContainersReadyCondition, GeneratePodReadyCondition).
-  let containersReady;
-  if (phase === 'Succeeded') containersReady = condition('ContainersReady', 'False', 'PodCompleted');
-  else if (phase === 'Failed') containersReady = condition('ContainersReady', 'False', 'PodFailed');
-  else {
-    const unready = [
-      ...view.initContainers.filter((spec, i) => isSidecar(spec) && sim.init[i].state !== 'running').map((spec) => spec.name),
-      ...view.containers.filter((_spec, i) => sim.main[i].state !== 'running').map((spec) => spec.name),
-    ];
-    containersReady = unready.length ? condition('ContainersReady', 'False', 'ContainersNotReady', `containers with unready status: ${goList(unready)}`) : condition('ContainersReady', 'True');
-  }
-  let ready = { ...containersReady, type: 'Ready' };
-  if (containersReady.status === 'True') {
-    const unmet: string[] = [];
-    for (const gate of view.readinessGates) {
-      const c = observed.find((o) => o.type === gate);
-      if (!c) unmet.push(`corresponding condition of pod readiness gate "${gate}" does not exist.`);
-      else if (c.status !== 'True') unmet.push(`the status of pod readiness gate "${gate}" is not "True", but ${asString(c.status)}`);
-    }
-    if (unmet.length) ready = condition('Ready', 'False', 'ReadinessGatesNotReady', unmet.join(', '));
-  }
+  const conditions = generatePodConditions({
+    phase,
+    initContainers: view.initContainers,
+    initContainerStatuses: initStatuses,
+    containers: view.containers,
+    containerStatuses: mainStatuses,
+    readinessGates: view.readinessGates,
+    sandboxReady: sim.stage !== 'creating' && !terminal,
+    anyContainerStarted: sim.main.some((c) => c.id !== ''),
+    observed,
+    now,
+  });
 
   const status: Record<string, unknown> = {
     phase,
-    conditions: [...foreign, stamp(readyToStart), stamp(initialized), stamp(ready), stamp(containersReady), scheduled],
+    conditions,
     hostIP: sim.hostIP,
     hostIPs: [{ ip: sim.hostIP }],
   };

@@ -23,6 +23,7 @@ import type { CriClient } from '../cri/client.js';
 import type { Container } from '../cri/types.js';
 import { StatusError, badRequest, internalError } from '../../apimachinery/errors.js';
 import { logger } from '../../util/log.js';
+import { waitForDrain } from '../../util/streams.js';
 import { issueCertificate, selfSignedCertificate, type KeyPair } from './certificates.js';
 import { streamCriLog, type LogReadOptions } from './cri-logs.js';
 import { CHANNEL_PROTOCOLS, bridgeExecWebSocket, connectSpdy, sendStatus, streamOptionsFrom } from './exec-bridge.js';
@@ -237,18 +238,10 @@ class KubeletHandler {
       get closed() {
         return closed || res.destroyed;
       },
-      write: (chunk: Buffer) =>
-        new Promise<void>((resolve) => {
-          if (res.destroyed || res.writableEnded) return resolve();
-          if (res.write(chunk)) return resolve();
-          const done = () => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.on('drain', done);
-          res.on('close', done);
-        }),
+      write: async (chunk: Buffer) => {
+        if (res.destroyed || res.writableEnded) return;
+        if (!res.write(chunk)) await waitForDrain(res);
+      },
     };
     const isRunning = async () => {
       try {
