@@ -24,6 +24,13 @@ import { formatPod, isSidecar, shouldRestart, type WaitingReason } from './pod-s
 import { ANNOTATIONS, LABELS, latestContainer, type RuntimeContainer, type RuntimePod } from './runtime-state.js';
 import { killContainer, killPod, type StopContext } from './termination.js';
 
+/**
+ * How long a pod whose container could not be created (image, config or
+ * runtime error) waits before the next try: the kubelet pod workers' back-off
+ * period, so a broken pod costs one sync (and one event) per 10 s, not a stream.
+ */
+const SYNC_ERROR_RETRY_MS = 10_000;
+
 const log = logger('kubelet');
 
 /** Which list a container comes from. */
@@ -354,7 +361,7 @@ export class PodWorker {
     } catch (error) {
       const reason = (error as { reason?: string }).reason ?? 'ErrImagePull';
       this.reasons.set(container.name, { reason, message: (error as Error).message });
-      outcome.retryAfterMs = Math.min(outcome.retryAfterMs ?? Infinity, 1000);
+      outcome.retryAfterMs = Math.min(outcome.retryAfterMs ?? Infinity, SYNC_ERROR_RETRY_MS);
       return;
     }
     const restartCount = latest ? latest.restartCount + 1 : 0;
@@ -365,7 +372,7 @@ export class PodWorker {
       const message = (error as Error).message;
       this.reasons.set(container.name, { reason: 'CreateContainerConfigError', message });
       recorder.event(asKube(pod), 'Warning', 'Failed', `Error: ${message}`);
-      outcome.retryAfterMs = Math.min(outcome.retryAfterMs ?? Infinity, 2000);
+      outcome.retryAfterMs = Math.min(outcome.retryAfterMs ?? Infinity, SYNC_ERROR_RETRY_MS);
       return;
     }
     config.labels = {
@@ -391,7 +398,7 @@ export class PodWorker {
       const message = cleanCriMessage(error);
       this.reasons.set(container.name, { reason: 'CreateContainerError', message });
       recorder.event(asKube(pod), 'Warning', 'Failed', `Error: ${message}`);
-      outcome.retryAfterMs = Math.min(outcome.retryAfterMs ?? Infinity, 2000);
+      outcome.retryAfterMs = Math.min(outcome.retryAfterMs ?? Infinity, SYNC_ERROR_RETRY_MS);
       return;
     }
     outcome.changed = true;
