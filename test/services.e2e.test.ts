@@ -317,7 +317,7 @@ describe('services, cluster DNS and ingress on a real node', { skip: canRun ? fa
     assert.deepEqual([...seen].sort(), [...redisRunIds.values()].sort());
   });
 
-  it('a LoadBalancer Service gets the node IP as EXTERNAL-IP and answers there', { timeout: 60_000 }, async () => {
+  it('a LoadBalancer Service gets the node IP as EXTERNAL-IP and answers there and on localhost', { timeout: 60_000 }, async () => {
     // A port of our own: other clusters on this machine share the node IP.
     const port = randomInt(20_000, 29_000);
     await cluster.kubectlOk(['expose', 'deployment', 'redis', '--type=LoadBalancer', '--name=redis-lb', `--port=${port}`, '--target-port=6379']);
@@ -329,6 +329,8 @@ describe('services, cluster DNS and ingress on a real node', { skip: canRun ? fa
     assert.equal(row[1], 'LoadBalancer');
     assert.match(row[4], new RegExp(`^${port}:\\d+/TCP$`));
     assert.equal(await waitFor(async () => redisCommand(nodeIp, port).catch(() => undefined), `PING via ${nodeIp}:${port}`), '+PONG');
+    // And on localhost, as with k3s' ServiceLB.
+    assert.equal(await waitFor(async () => redisCommand('127.0.0.1', port).catch(() => undefined), `PING via 127.0.0.1:${port}`), '+PONG');
   });
 
   it('an ExternalName Service resolves as a CNAME and leads to redis', { timeout: 60_000 }, async () => {

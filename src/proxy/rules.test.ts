@@ -84,7 +84,7 @@ describe('computeServiceRules', () => {
     ]);
   });
 
-  it('sends NodePorts, external IPs and VIP load-balancer IPs through a masquerading ext chain', () => {
+  it('sends NodePorts, external IPs and VIP load-balancer IPs (and localhost for a LoadBalancer) through a masquerading ext chain', () => {
     const svc = service(
       'lb',
       { type: 'LoadBalancer', externalIPs: ['192.0.2.50'], ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] },
@@ -101,6 +101,7 @@ describe('computeServiceRules', () => {
       'services 10.43.0.20 . tcp . 80 svc',
       'services 192.0.2.50 . tcp . 80 ext',
       'services 192.0.2.10 . tcp . 80 ext',
+      'services 127.0.0.1 . tcp . 80 ext',
       'nodeports tcp . 30080 ext',
     ]);
   });

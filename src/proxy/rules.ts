@@ -181,7 +181,8 @@ export function computeServiceRules(object: KubeObject, slices: readonly KubeObj
   for (const ip of clusterIps) rules.elements.push({ map: 'cluster-ips', key: ip, value: '' });
   const portContext: PortContext = {
     clusterIps,
-    outsideIps: [...externalIps, ...loadBalancerIps],
+    // A LoadBalancer answers on localhost too, as k3s' ServiceLB (host ports) does: what a developer tries first.
+    outsideIps: [...externalIps, ...loadBalancerIps, ...(loadBalancerIps.length > 0 ? ['127.0.0.1'] : [])],
     affinityTimeout,
     clusterCidr: context.clusterCidr,
     nodeName: context.nodeName,
