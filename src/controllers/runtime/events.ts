@@ -4,7 +4,6 @@
  * on the same object are folded into one Event with a count, as client-go's
  * recorder does, so a crash-looping object does not flood the store.
  */
-import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../../apimachinery/types.js';
 import { timestamp } from '../../apimachinery/meta.js';
 import { apiVersionOf } from '../../apimachinery/types.js';
@@ -63,7 +62,7 @@ export class ClientEventRecorder implements EventRecorder {
         .catch((error: Error) => log.debug('event update failed', { error: error.message }));
       return;
     }
-    const name = `${object.metadata.name}.${randomBytes(8).toString('hex')}`;
+    const name = `${object.metadata.name}.${eventNameSuffix()}`;
     this.seen.set(foldKey, { name, namespace, count: 1 });
     if (this.seen.size > 10_000) this.seen.delete(this.seen.keys().next().value!);
     events
@@ -84,6 +83,20 @@ export class ClientEventRecorder implements EventRecorder {
       })
       .catch((error: Error) => log.debug('event create failed', { error: error.message }));
   }
+}
+
+let lastEventNanos = 0n;
+
+/**
+ * The hex Unix time in nanoseconds, as Kubernetes names events: names then sort
+ * in the order the events happened, which is the order `kubectl describe` shows
+ * events of the same second in. Strictly increasing within this process.
+ */
+function eventNameSuffix(): string {
+  // Sub-millisecond clock, so two processes recording in the same millisecond rarely pick the same name.
+  const now = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+  lastEventNanos = now > lastEventNanos ? now : lastEventNanos + 1n;
+  return lastEventNanos.toString(16);
 }
 
 /** The context's recorder, reporting as `component` (e.g. "replicaset-controller") when it can. */
