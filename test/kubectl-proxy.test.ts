@@ -12,14 +12,9 @@ import { request, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import { TestCluster, waitFor } from './helpers/cluster.js';
 import { freePort } from './helpers/ports.js';
+import { readResponse, type ApiResponse } from './helpers/api-client.js';
 
-interface HttpAnswer {
-  status: number;
-  headers: IncomingMessage['headers'];
-  text: string;
-  // Tests read arbitrary JSON shapes.
-  json: any;
-}
+type HttpAnswer = ApiResponse;
 
 /** One plain HTTP request (what curl does), bounded in time. */
 function http(port: number, method: string, path: string, body?: unknown): Promise<HttpAnswer> {
@@ -27,21 +22,7 @@ function http(port: number, method: string, path: string, body?: unknown): Promi
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
       { host: '127.0.0.1', port, method, path, timeout: 10_000, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      },
+      (res) => readResponse(res).then(resolve, reject),
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
     req.on('error', reject);

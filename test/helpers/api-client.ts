@@ -21,6 +21,25 @@ export interface ApiResponse {
   json: any;
 }
 
+/** Reads a whole response: its status, headers, text, and JSON when the text is JSON. */
+export function readResponse(res: IncomingMessage): Promise<ApiResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('error', reject);
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+    });
+  });
+}
+
 export interface RequestOptions {
   /** An object is sent as JSON; a string or Buffer as is. */
   body?: unknown;
@@ -155,21 +174,7 @@ export class ApiClient {
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
         { host: '127.0.0.1', port: this.port, method, path, agent: this.agent, headers: this.headersFor(options, body) },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let json: unknown;
-            try {
-              json = JSON.parse(text);
-            } catch {
-              json = undefined;
-            }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-          });
-        },
+        (res) => readResponse(res).then(resolve, reject),
       );
       req.on('error', reject);
       req.end(body);
